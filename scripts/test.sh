@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Vigil's whole test suite: installs missing Debian packages, builds from
+# scratch into build/ (Release) and build-sanitize/ (ASan + UBSan), and runs
+# every test in both with ctest. Exits non-zero on any failure.
+#
+#   scripts/test.sh              both builds
+#   VIGIL_SANITIZE=0 scripts/test.sh   the Release build only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh
+
+jobs=$(nproc)
+run_suite() {
+  local dir=$1
+  shift
+  cmake -S . -B "$dir" -G Ninja "$@" >/dev/null
+  cmake --build "$dir" -j "$jobs"
+  ctest --test-dir "$dir" -j "$jobs" --output-on-failure --timeout 600
+}
+
+echo "== Release build and tests"
+run_suite build -DCMAKE_BUILD_TYPE=Release
+
+if [ "${VIGIL_SANITIZE:-1}" != 0 ]; then
+  echo "== ASan + UBSan build and tests"
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    run_suite build-sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DVIGIL_SANITIZE=ON -DVIGIL_BUILD_BENCH=OFF
+fi
