@@ -22,9 +22,8 @@ std::string Base64Encode(std::span<const uint8_t> data) {
 absl::StatusOr<std::vector<uint8_t>> Base64Decode(std::string_view text,
                                                   std::string_view what) {
   if (text.size() % 4 != 0) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("%s: base64 length %d is not a multiple of 4", what,
-                        text.size()));
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: base64 length %d is not a multiple of 4", what, text.size()));
   }
   std::vector<uint8_t> out(text.size() / 4 * 3);
   size_t out_len = 0;

@@ -3,11 +3,11 @@
 // A node at `level` L and `index` i is the root of the perfect subtree over
 // leaves [i * 2^L, (i + 1) * 2^L). Leaves are level 0.
 //
-//   level 2:              (2,0)
-//                      /         \
-//   level 1:       (1,0)          (1,1)
-//                 /     \        /     \
-//   level 0:   (0,0)  (0,1)  (0,2)  (0,3)
+//   level 2:               (2,0)
+//                   +--------+--------+
+//   level 1:      (1,0)             (1,1)
+//               +---+---+         +---+---+
+//   level 0:  (0,0)   (0,1)     (0,2)   (0,3)
 //
 // Only perfect subtrees have NodeIDs: the right border of a tree whose size
 // is not a power of two holds "ephemeral" nodes that are hashed from several
