@@ -21,6 +21,8 @@ std::string Base64Encode(std::span<const uint8_t> data) {
 
 absl::StatusOr<std::vector<uint8_t>> Base64Decode(std::string_view text,
                                                   std::string_view what) {
+  // An empty vector's data() may be null, which libsodium must not get.
+  if (text.empty()) return std::vector<uint8_t>{};
   if (text.size() % 4 != 0) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "%s: base64 length %d is not a multiple of 4", what, text.size()));
@@ -101,6 +103,22 @@ std::optional<uint64_t> ParseDecimal(std::string_view text) {
     value = value * 10 + digit;
   }
   return value;
+}
+
+std::string QuoteForError(std::string_view text) {
+  constexpr size_t kMaxQuoted = 64;
+  std::string out = "\"";
+  for (size_t i = 0; i < text.size() && i < kMaxQuoted; ++i) {
+    const auto c = static_cast<uint8_t>(text[i]);
+    if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out += absl::StrFormat("\\x%02x", c);
+    }
+  }
+  if (text.size() > kMaxQuoted) out += "...";
+  out += "\"";
+  return out;
 }
 
 bool IsValidUtf8(std::string_view text) {

@@ -43,6 +43,11 @@ absl::StatusOr<std::vector<uint8_t>> HexDecode(std::string_view text,
 // and no overflow; nullopt otherwise.
 std::optional<uint64_t> ParseDecimal(std::string_view text);
 
+// `text` for an error message about untrusted input: in double quotes,
+// bytes outside printable ASCII (and '"' and '\\') escaped as \xNN, cut
+// after 64 bytes with "...". Never more than about 260 characters.
+std::string QuoteForError(std::string_view text);
+
 // True if `text` is well-formed UTF-8 (no overlong forms, no surrogates, no
 // code points above U+10FFFF).
 bool IsValidUtf8(std::string_view text);
