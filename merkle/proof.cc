@@ -35,15 +35,43 @@ void AppendPath(uint8_t level, uint64_t index, uint64_t size, ProofNodes& out) {
   }
 }
 
+// The number of proof hashes AppendPath(level, index, size) yields, each
+// ephemeral node counted once, without building the node list.
+size_t PathLength(uint8_t level, uint64_t index, uint64_t size) {
+  const uint64_t last = size - 1;
+  size_t length = 0;
+  for (; level < 64 && (last >> level) != 0; ++level, index >>= 1) {
+    if ((index ^ 1) <= (last >> level)) ++length;
+  }
+  return length;
+}
+
+// The number of hashes in the consistency proof from old_size to new_size.
+// Requires 0 < old_size < new_size.
+size_t ConsistencyLength(uint64_t old_size, uint64_t new_size) {
+  const auto level = static_cast<uint8_t>(std::countr_zero(old_size));
+  const uint64_t index = (old_size - 1) >> level;
+  return (index != 0 ? 1 : 0) + PathLength(level, index, new_size);
+}
+
+absl::Status CheckIndex(uint64_t index, uint64_t size) {
+  if (index < size) return absl::OkStatus();
+  return absl::OutOfRangeError(
+      absl::StrFormat("index %d out of range for tree size %d", index, size));
+}
+
+absl::Status CheckSizes(uint64_t old_size, uint64_t new_size) {
+  if (old_size <= new_size) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrFormat(
+      "old tree size %d is larger than new tree size %d", old_size, new_size));
+}
+
 std::string Hex(const Hash& h) { return HexEncode(h); }
 
 }  // namespace
 
 absl::StatusOr<ProofNodes> InclusionNodes(uint64_t index, uint64_t size) {
-  if (index >= size) {
-    return absl::OutOfRangeError(
-        absl::StrFormat("index %d out of range for tree size %d", index, size));
-  }
+  if (absl::Status s = CheckIndex(index, size); !s.ok()) return s;
   ProofNodes nodes;
   AppendPath(0, index, size, nodes);
   return nodes;
@@ -51,11 +79,7 @@ absl::StatusOr<ProofNodes> InclusionNodes(uint64_t index, uint64_t size) {
 
 absl::StatusOr<ProofNodes> ConsistencyNodes(uint64_t old_size,
                                             uint64_t new_size) {
-  if (old_size > new_size) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("old tree size %d is larger than new tree size %d",
-                        old_size, new_size));
-  }
+  if (absl::Status s = CheckSizes(old_size, new_size); !s.ok()) return s;
   ProofNodes nodes;
   if (old_size == 0 || old_size == new_size) return nodes;
   // The largest perfect subtree that ends at old_size: the old tree's
@@ -97,12 +121,12 @@ absl::StatusOr<std::vector<Hash>> AssembleProof(const ProofNodes& nodes,
 absl::StatusOr<Hash> RootFromInclusionProof(uint64_t index, uint64_t size,
                                             const Hash& leaf_hash,
                                             std::span<const Hash> proof) {
-  absl::StatusOr<ProofNodes> nodes = InclusionNodes(index, size);
-  if (!nodes.ok()) return nodes.status();
-  if (proof.size() != nodes->ProofSize()) {
+  if (absl::Status s = CheckIndex(index, size); !s.ok()) return s;
+  const size_t want = PathLength(0, index, size);
+  if (proof.size() != want) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "inclusion proof for index %d in tree size %d has %d hashes, want %d",
-        index, size, proof.size(), nodes->ProofSize()));
+        index, size, proof.size(), want));
   }
   // RFC 9162 §2.1.3.2: fn walks the leaf's position, sn the last leaf's.
   uint64_t fn = index;
@@ -148,12 +172,14 @@ absl::Status VerifyInclusion(uint64_t index, uint64_t size,
 absl::Status VerifyConsistency(uint64_t old_size, uint64_t new_size,
                                const Hash& old_root, const Hash& new_root,
                                std::span<const Hash> proof) {
-  absl::StatusOr<ProofNodes> nodes = ConsistencyNodes(old_size, new_size);
-  if (!nodes.ok()) return nodes.status();
-  if (proof.size() != nodes->ProofSize()) {
+  if (absl::Status s = CheckSizes(old_size, new_size); !s.ok()) return s;
+  const size_t want = (old_size == 0 || old_size == new_size)
+                          ? 0
+                          : ConsistencyLength(old_size, new_size);
+  if (proof.size() != want) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "consistency proof from size %d to %d has %d hashes, want %d", old_size,
-        new_size, proof.size(), nodes->ProofSize()));
+        new_size, proof.size(), want));
   }
   if (old_size == 0) {
     if (old_root != EmptyRoot()) {
