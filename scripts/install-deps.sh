@@ -8,7 +8,7 @@ packages=(
   libsodium-dev libssl-dev libabsl-dev
   librocksdb-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev
   protobuf-compiler libcpp-httplib-dev
-  libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev
+  libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev libcli11-dev
   clang-format
 )
 
