@@ -70,7 +70,7 @@ struct Trust {
   std::vector<const merkle::CosignatureVerifier*> witness_ptrs;
   size_t quorum = 0;
 
-  merkle::TlogProofPolicy Policy() const {
+  [[nodiscard]] merkle::TlogProofPolicy Policy() const {
     return merkle::TlogProofPolicy{origin, &*log, witness_ptrs, quorum};
   }
 };
@@ -291,4 +291,12 @@ int Main(int argc, char** argv) {
 }  // namespace
 }  // namespace vigil::client
 
-int main(int argc, char** argv) { return vigil::client::Main(argc, argv); }
+int main(int argc, char** argv) {
+  try {
+    return vigil::client::Main(argc, argv);
+  } catch (const std::exception& e) {
+    // CLI11 reports bad flags as exceptions; nothing else should throw.
+    std::cerr << "vigil: " << e.what() << "\n";
+    return 2;
+  }
+}

@@ -13,7 +13,7 @@ std::vector<NodeID> DecomposeRange(uint64_t begin, uint64_t end) {
     // The largest perfect subtree that starts at `begin` (aligned to its
     // size) and does not pass `end`.
     const int align = begin == 0 ? 63 : std::countr_zero(begin);
-    const int fit = std::bit_width(end - begin) - 1;
+    const int fit = static_cast<int>(std::bit_width(end - begin)) - 1;
     const auto level = static_cast<uint8_t>(align < fit ? align : fit);
     nodes.push_back(NodeID{level, begin >> level});
     begin += uint64_t{1} << level;

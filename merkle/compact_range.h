@@ -49,11 +49,11 @@ class CompactRange {
   static absl::StatusOr<CompactRange> FromHashes(uint64_t begin, uint64_t end,
                                                  std::vector<Hash> hashes);
 
-  uint64_t begin() const { return begin_; }
-  uint64_t end() const { return end_; }
+  [[nodiscard]] uint64_t begin() const { return begin_; }
+  [[nodiscard]] uint64_t end() const { return end_; }
 
   // The subtree hashes, one per node of DecomposeRange(begin(), end()).
-  std::span<const Hash> hashes() const { return hashes_; }
+  [[nodiscard]] std::span<const Hash> hashes() const { return hashes_; }
 
   // Extends the range by one leaf (leaf index end()) with its leaf hash.
   // Requires end() < 2^64 - 1.

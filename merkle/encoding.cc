@@ -98,7 +98,7 @@ std::optional<uint64_t> ParseDecimal(std::string_view text) {
   uint64_t value = 0;
   for (char c : text) {
     if (c < '0' || c > '9') return std::nullopt;
-    const uint64_t digit = static_cast<uint64_t>(c - '0');
+    const auto digit = static_cast<uint64_t>(c - '0');
     if (value > (UINT64_MAX - digit) / 10) return std::nullopt;
     value = value * 10 + digit;
   }

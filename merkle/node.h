@@ -26,9 +26,9 @@ struct NodeID {
   uint64_t index = 0;  // Position among the nodes of this level, from 0.
 
   // First leaf covered: index * 2^level.
-  uint64_t Begin() const { return index << level; }
+  [[nodiscard]] uint64_t Begin() const { return index << level; }
   // One past the last leaf covered: (index + 1) * 2^level.
-  uint64_t End() const { return (index + 1) << level; }
+  [[nodiscard]] uint64_t End() const { return (index + 1) << level; }
 
   auto operator<=>(const NodeID&) const = default;
 };

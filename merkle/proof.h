@@ -40,7 +40,7 @@ struct ProofNodes {
   size_t ephemeral_end = 0;
 
   // The number of hashes in the assembled proof.
-  size_t ProofSize() const {
+  [[nodiscard]] size_t ProofSize() const {
     return ephemeral_begin == ephemeral_end
                ? ids.size()
                : ids.size() - (ephemeral_end - ephemeral_begin) + 1;

@@ -81,7 +81,9 @@ struct TileID {
 
   [[nodiscard]] bool IsPartial() const { return width < kTileWidth; }
 
-  auto operator<=>(const TileID&) const = default;
+  // clang-tidy 14 sees a literal 0 in the defaulted comparison.
+  auto operator<=>(const TileID&) const =
+      default;  // NOLINT(modernize-use-nullptr)
 };
 
 // Names one entry bundle. Bundle N holds the entries whose leaf hashes form

@@ -31,8 +31,8 @@ absl::Status Malformed(absl::string_view what) {
 // Prefixes `status`'s message with the verification step that failed.
 absl::Status AtStep(int step, std::string_view name,
                     const absl::Status& status) {
-  return absl::Status(status.code(), absl::StrFormat("step %d (%s): %s", step,
-                                                     name, status.message()));
+  return {status.code(),
+          absl::StrFormat("step %d (%s): %s", step, name, status.message())};
 }
 
 }  // namespace

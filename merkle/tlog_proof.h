@@ -38,7 +38,7 @@ inline constexpr std::string_view kTlogProofHeader = "c2sp.org/tlog-proof@v1";
 inline constexpr size_t kMaxTlogProofHashes = 64;
 
 // Largest `extra` payload, in bytes before base64.
-inline constexpr size_t kMaxTlogProofExtra = 64 * 1024;
+inline constexpr size_t kMaxTlogProofExtra = size_t{64} * 1024;
 
 // A parsed tlog-proof. Nothing in it is trusted until VerifyTlogProof.
 struct TlogProof {
