@@ -1,0 +1,175 @@
+// The sequencer: the log's only writer.
+//
+// RPC threads verify submissions (signatures, fields, roles) and hand the
+// resulting PendingEntry to Submit, which only enqueues: a bounded queue, so
+// a full queue answers RESOURCE_EXHAUSTED at once. One sequencer thread
+// drains the queue in batches (group commit): for each entry, in order, it
+// de-duplicates, re-checks the signer against the registry as of that
+// position in the log, assigns the index, extends the compact range and the
+// tiles; then it commits the whole batch as one atomic, synced Storage
+// write and only then completes the callers. Every checkpoint interval it
+// signs a checkpoint of the durable tree, if the tree grew, stores it
+// durably and publishes it.
+//
+// A failed write is sticky: the sequencer refuses every later submission
+// with UNAVAILABLE until the process restarts, and never signs another
+// checkpoint (what it had accepted into memory may not be on disk).
+//
+// The sequencer knows nothing of gRPC.
+//
+// Thread-safety: Submit, Latest, WhenCovered, Subscribe and Unsubscribe are
+// safe from any thread. Callbacks run on the sequencer thread and must not
+// block.
+
+#ifndef VIGIL_SERVER_SEQUENCER_H_
+#define VIGIL_SERVER_SEQUENCER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "merkle/checkpoint.h"
+#include "merkle/compact_range.h"
+#include "merkle/hash.h"
+#include "merkle/note.h"
+#include "merkle/tiles.h"
+#include "server/entry.h"
+#include "server/registry.h"
+#include "server/storage.h"
+
+namespace vigil::server {
+
+struct SequencerOptions {
+  std::string origin;            // The checkpoint origin line.
+  size_t max_pending = 1 << 16;  // Queue bound (entries).
+  size_t max_batch = 1 << 12;    // Entries per integration at most.
+  // How often a checkpoint is signed when the tree grew.
+  absl::Duration checkpoint_interval = absl::Milliseconds(500);
+};
+
+// Where an appended entry is.
+struct Appended {
+  uint64_t index = 0;
+  bool duplicate = false;  // It was already in the log at `index`.
+  merkle::Hash leaf_hash{};
+};
+
+// A checkpoint the log signed and stored.
+struct SignedCheckpoint {
+  std::string note;               // The signed note, as served.
+  merkle::Checkpoint checkpoint;  // Its parsed body.
+};
+
+using AppendCallback = std::function<void(absl::StatusOr<Appended>)>;
+using CheckpointCallback =
+    std::function<void(std::shared_ptr<const SignedCheckpoint>)>;
+
+class Sequencer {
+ public:
+  // Recovers the log state from `storage` and starts the sequencer thread.
+  // `storage`, `registry` and `signer` are borrowed and must outlive the
+  // Sequencer; `registry` must have been loaded from `storage`.
+  // INVALID_ARGUMENT if the signer's name is not options.origin; DATA_LOSS
+  // if the stored state is inconsistent (its frontier does not match its
+  // size or its tiles, or the stored checkpoint is not signed by `signer` or
+  // disagrees with the tree).
+  static absl::StatusOr<std::unique_ptr<Sequencer>> Start(
+      Storage* storage, Registry* registry, const merkle::Ed25519Signer* signer,
+      SequencerOptions options);
+
+  // Stops the thread after integrating what is queued; pending callbacks
+  // are completed (with UNAVAILABLE if they could not be integrated).
+  ~Sequencer();
+
+  Sequencer(const Sequencer&) = delete;
+  Sequencer& operator=(const Sequencer&) = delete;
+
+  // Enqueues a verified entry; `done` is called once, on the sequencer
+  // thread, with its index after the durable write, or with the error that
+  // kept it out of the log (PERMISSION_DENIED for a key revoked before the
+  // entry's position, the registry's error for a registry change that does
+  // not apply, UNAVAILABLE after a write failure). Returns
+  // RESOURCE_EXHAUSTED if the queue is full and UNAVAILABLE if the
+  // sequencer has failed or is stopping; `done` is then not called.
+  absl::Status Submit(PendingEntry entry, AppendCallback done);
+
+  // The latest published checkpoint; null before the first one.
+  std::shared_ptr<const SignedCheckpoint> Latest() const;
+
+  // Calls `done` once with the first published checkpoint whose size is at
+  // least `size` (at once if there is one already), or with null if the
+  // sequencer stops first.
+  void WhenCovered(uint64_t size, CheckpointCallback done);
+
+  // Calls `watch` with every checkpoint published from now on, until
+  // Unsubscribe(id) returns, or with null once when the sequencer stops.
+  // `watch` runs with the sequencer's lock held: it must not call into the
+  // Sequencer.
+  uint64_t Subscribe(CheckpointCallback watch);
+  void Unsubscribe(uint64_t id);
+
+  // The error that stopped writes, or OK.
+  absl::Status health() const;
+
+ private:
+  struct Item {
+    PendingEntry entry;
+    AppendCallback done;
+  };
+
+  Sequencer(Storage* storage, Registry* registry,
+            const merkle::Ed25519Signer* signer, SequencerOptions options,
+            merkle::CompactRange range, merkle::TileBuilder tiles,
+            std::shared_ptr<const SignedCheckpoint> latest);
+
+  // The sequencer thread: integrate batches, sign checkpoints, stop.
+  void Run();
+  // Appends what it can of `batch` in one durable write and completes the
+  // callers.
+  void Integrate(std::vector<Item>& batch);
+  // Signs, stores and publishes a checkpoint of the durable tree if it grew
+  // since the last one (or none exists yet).
+  void MaybePublishCheckpoint();
+  // Records the first write failure; writes stop for good.
+  void Fail(const absl::Status& status);
+  // The state to store with the current tree and `checkpoint`.
+  LogState CurrentState(const std::string& checkpoint) const;
+
+  Storage* const storage_;
+  Registry* const registry_;
+  const merkle::Ed25519Signer* const signer_;
+  const SequencerOptions options_;
+
+  // Owned by the sequencer thread (and Start, before it runs).
+  merkle::CompactRange range_;
+  merkle::TileBuilder tiles_;
+
+  mutable absl::Mutex mu_;
+  absl::CondVar wake_;
+  std::deque<Item> queue_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status health_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<const SignedCheckpoint> latest_ ABSL_GUARDED_BY(mu_);
+  std::multimap<uint64_t, CheckpointCallback> waiters_ ABSL_GUARDED_BY(mu_);
+  std::map<uint64_t, CheckpointCallback> subscribers_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_subscriber_ ABSL_GUARDED_BY(mu_) = 1;
+
+  std::thread thread_;
+};
+
+}  // namespace vigil::server
+
+#endif  // VIGIL_SERVER_SEQUENCER_H_

@@ -1,0 +1,236 @@
+#include "server/config.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+
+#include "tests/testing/server_process.h"
+
+namespace vigil::server {
+namespace {
+
+using ::testing::HasSubstr;
+
+MATCHER_P2(IsError, code, substring, "") {
+  const absl::Status s = arg.status();
+  *result_listener << "status is " << s.ToString();
+  return s.code() == code &&
+         std::string(s.message()).find(substring) != std::string::npos;
+}
+
+MATCHER_P2(StatusIs, code, substring, "") {
+  *result_listener << "status is " << arg.ToString();
+  return arg.code() == code &&
+         std::string(arg.message()).find(substring) != std::string::npos;
+}
+
+ServerConfig Runnable() {
+  ServerConfig c;
+  c.data_dir = "/var/lib/vigil";
+  c.log_key_file = "/etc/vigil/log.skey";
+  c.registry_key_file = "/etc/vigil/registry.vkey";
+  return c;
+}
+
+void WriteFile(const std::string& path, const std::string& content,
+               mode_t mode) {
+  std::ofstream(path, std::ios::binary) << content;
+  chmod(path.c_str(), mode);
+}
+
+TEST(ServerConfigTest, EmptyObjectGivesTheDefaults) {
+  absl::StatusOr<ServerConfig> c = ParseServerConfig("{}");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(*c, ServerConfig());
+  EXPECT_EQ(c->checkpoint_interval, absl::Seconds(1));
+  EXPECT_EQ(c->grpc_address, "127.0.0.1:7400");
+}
+
+TEST(ServerConfigTest, ParsesEverySetting) {
+  absl::StatusOr<ServerConfig> c = ParseServerConfig(R"({
+    "grpc_address": "0.0.0.0:9000",
+    "http_address": "",
+    "data_dir": "/data",
+    "log_key_file": "/k/log.skey",
+    "registry_key_file": "/k/registry.vkey",
+    "origin": "example.gov/vigil",
+    "checkpoint_interval": "250ms",
+    "max_pending": 100,
+    "max_integration_batch": 50,
+    "max_batch": 10,
+    "max_entries_per_read": 20,
+    "max_request_bytes": 1048576,
+    "event_time_max_age": "48h",
+    "event_time_max_future_skew": "1m"
+  })");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->grpc_address, "0.0.0.0:9000");
+  EXPECT_EQ(c->http_address, "");
+  EXPECT_EQ(c->origin, "example.gov/vigil");
+  EXPECT_EQ(c->checkpoint_interval, absl::Milliseconds(250));
+  EXPECT_EQ(c->max_pending, 100u);
+  EXPECT_EQ(c->max_integration_batch, 50u);
+  EXPECT_EQ(c->max_batch, 10u);
+  EXPECT_EQ(c->max_entries_per_read, 20u);
+  EXPECT_EQ(c->max_request_bytes, 1048576u);
+  EXPECT_EQ(c->event_time_max_age, absl::Hours(48));
+  EXPECT_EQ(c->event_time_max_future_skew, absl::Minutes(1));
+  EXPECT_TRUE(ValidateServerConfig(*c).ok());
+  EXPECT_EQ(ConfigKeys().size(), 14u);
+}
+
+TEST(ServerConfigTest, StrictParsingNamesTheKey) {
+  EXPECT_THAT(ParseServerConfig(R"({"max_batchh": 3})"),
+              IsError(absl::StatusCode::kInvalidArgument,
+                      "unknown config key \"max_batchh\""));
+  EXPECT_THAT(ParseServerConfig(R"({"max_batch": 3, "max_batch": 4})"),
+              IsError(absl::StatusCode::kInvalidArgument,
+                      "\"max_batch\" is given twice"));
+  EXPECT_THAT(ParseServerConfig(R"({"max_batch": "3"})"),
+              IsError(absl::StatusCode::kInvalidArgument, "\"max_batch\""));
+  EXPECT_THAT(ParseServerConfig(R"({"max_batch": -3})"),
+              IsError(absl::StatusCode::kInvalidArgument, "\"max_batch\""));
+  EXPECT_THAT(ParseServerConfig(R"({"max_batch": 3.5})"),
+              IsError(absl::StatusCode::kInvalidArgument, "\"max_batch\""));
+  EXPECT_THAT(ParseServerConfig(R"({"data_dir": 7})"),
+              IsError(absl::StatusCode::kInvalidArgument, "\"data_dir\""));
+  EXPECT_THAT(
+      ParseServerConfig(R"({"checkpoint_interval": 1})"),
+      IsError(absl::StatusCode::kInvalidArgument, "\"checkpoint_interval\""));
+  EXPECT_THAT(
+      ParseServerConfig(R"({"checkpoint_interval": "soon"})"),
+      IsError(absl::StatusCode::kInvalidArgument, "\"checkpoint_interval\""));
+  EXPECT_THAT(
+      ParseServerConfig(R"({"event_time_max_age": "-1h"})"),
+      IsError(absl::StatusCode::kInvalidArgument, "\"event_time_max_age\""));
+  EXPECT_THAT(ParseServerConfig("[]"),
+              IsError(absl::StatusCode::kInvalidArgument, "JSON object"));
+  EXPECT_THAT(ParseServerConfig("{\"data_dir\": "),
+              IsError(absl::StatusCode::kInvalidArgument, "not valid JSON"));
+  EXPECT_THAT(ParseServerConfig("{} {}"),
+              IsError(absl::StatusCode::kInvalidArgument, "not valid JSON"));
+}
+
+TEST(ServerConfigTest, OverridesApplyAsTextAndAreStrict) {
+  ServerConfig c = Runnable();
+  ASSERT_TRUE(ApplyConfigOverrides({{"max_batch", "500"},
+                                    {"checkpoint_interval", "2s"},
+                                    {"grpc_address", "127.0.0.1:0"}},
+                                   &c)
+                  .ok());
+  EXPECT_EQ(c.max_batch, 500u);
+  EXPECT_EQ(c.checkpoint_interval, absl::Seconds(2));
+  EXPECT_EQ(c.grpc_address, "127.0.0.1:0");
+
+  const ServerConfig before = c;
+  for (const auto& [key, value] :
+       std::map<std::string, std::string>{{"max_batch", "01"},
+                                          {"max_pending", "-1"},
+                                          {"max_entries_per_read", "1e3"},
+                                          {"max_request_bytes", ""},
+                                          {"event_time_max_age", "forever"}}) {
+    EXPECT_THAT(
+        ApplyConfigOverrides({{"data_dir", "/other"}, {key, value}}, &c),
+        StatusIs(absl::StatusCode::kInvalidArgument, key))
+        << key << "=" << value;
+    EXPECT_EQ(c, before) << "a refused override changed nothing";
+  }
+  EXPECT_THAT(ApplyConfigOverrides({{"nope", "1"}}, &c),
+              StatusIs(absl::StatusCode::kInvalidArgument, "\"nope\""));
+}
+
+TEST(ServerConfigTest, ValidationNamesTheFirstProblem) {
+  EXPECT_TRUE(ValidateServerConfig(Runnable()).ok());
+  EXPECT_THAT(ValidateServerConfig(ServerConfig()),
+              StatusIs(absl::StatusCode::kInvalidArgument, "data_dir"));
+  auto with = [](auto change) {
+    ServerConfig c = Runnable();
+    change(c);
+    return ValidateServerConfig(c);
+  };
+  EXPECT_THAT(with([](ServerConfig& c) { c.log_key_file.clear(); }),
+              StatusIs(absl::StatusCode::kInvalidArgument, "log_key_file"));
+  EXPECT_THAT(with([](ServerConfig& c) { c.grpc_address = "localhost"; }),
+              StatusIs(absl::StatusCode::kInvalidArgument, "grpc_address"));
+  EXPECT_THAT(with([](ServerConfig& c) { c.http_address = "x:99999"; }),
+              StatusIs(absl::StatusCode::kInvalidArgument, "http_address"));
+  EXPECT_TRUE(with([](ServerConfig& c) { c.http_address.clear(); }).ok());
+  EXPECT_THAT(
+      with([](ServerConfig& c) {
+        c.checkpoint_interval = absl::ZeroDuration();
+      }),
+      StatusIs(absl::StatusCode::kInvalidArgument, "checkpoint_interval"));
+  EXPECT_THAT(with([](ServerConfig& c) { c.max_batch = 0; }),
+              StatusIs(absl::StatusCode::kInvalidArgument, "max_batch"));
+  EXPECT_THAT(
+      with([](ServerConfig& c) { c.max_integration_batch = 1 << 20; }),
+      StatusIs(absl::StatusCode::kInvalidArgument, "max_integration_batch"));
+  EXPECT_THAT(
+      with([](ServerConfig& c) { c.max_request_bytes = 1000; }),
+      StatusIs(absl::StatusCode::kInvalidArgument, "max_request_bytes"));
+  EXPECT_THAT(
+      with(
+          [](ServerConfig& c) { c.event_time_max_age = absl::ZeroDuration(); }),
+      StatusIs(absl::StatusCode::kInvalidArgument, "event_time_max_age"));
+}
+
+TEST(ServerConfigTest, LoadNamesTheFile) {
+  testing::TempDir dir;
+  EXPECT_THAT(LoadServerConfig(dir.Sub("missing.json")),
+              IsError(absl::StatusCode::kNotFound, "missing.json"));
+  WriteFile(dir.Sub("bad.json"), R"({"colour": "blue"})", 0644);
+  EXPECT_THAT(LoadServerConfig(dir.Sub("bad.json")),
+              IsError(absl::StatusCode::kInvalidArgument, "bad.json"));
+  EXPECT_THAT(LoadServerConfig(dir.Sub("bad.json")),
+              IsError(absl::StatusCode::kInvalidArgument, "\"colour\""));
+}
+
+TEST(ServerConfigTest, TheShippedExampleIsValid) {
+  const std::filesystem::path source =
+      std::filesystem::path(__FILE__).parent_path().parent_path().parent_path();
+  absl::StatusOr<ServerConfig> c =
+      LoadServerConfig((source / "server/vigil-server.example.json").string());
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(ValidateServerConfig(*c).ok());
+}
+
+TEST(HostPortTest, ParsesHostAndPort) {
+  EXPECT_EQ(*ParseHostPort("127.0.0.1:0"), (HostPort{"127.0.0.1", 0}));
+  EXPECT_EQ(*ParseHostPort("localhost:65535"), (HostPort{"localhost", 65535}));
+  EXPECT_EQ(*ParseHostPort("[::1]:80"), (HostPort{"::1", 80}));
+  for (const char* bad : {"", ":80", "host", "host:", "host:65536", "host:-1",
+                          "host:08", "::1:80", "[::1]80", "[::1]:", "h:1x"}) {
+    EXPECT_FALSE(ParseHostPort(bad).ok()) << bad;
+  }
+}
+
+TEST(KeyFileTest, StripsOneNewlineAndChecksSecretModes) {
+  testing::TempDir dir;
+  WriteFile(dir.Sub("a.vkey"), "key\n", 0644);
+  EXPECT_EQ(*ReadKeyFile(dir.Sub("a.vkey"), false), "key");
+  WriteFile(dir.Sub("b.vkey"), "key\n\n", 0644);
+  EXPECT_EQ(*ReadKeyFile(dir.Sub("b.vkey"), false), "key\n");
+  WriteFile(dir.Sub("c.vkey"), "key", 0644);
+  EXPECT_EQ(*ReadKeyFile(dir.Sub("c.vkey"), false), "key");
+
+  WriteFile(dir.Sub("open.skey"), "secret\n", 0644);
+  EXPECT_THAT(ReadKeyFile(dir.Sub("open.skey"), true),
+              IsError(absl::StatusCode::kFailedPrecondition, "chmod 600"));
+  EXPECT_THAT(
+      ReadKeyFile(dir.Sub("open.skey"), true),
+      ::testing::Not(IsError(absl::StatusCode::kFailedPrecondition, "secret")));
+  WriteFile(dir.Sub("ok.skey"), "secret\n", 0600);
+  EXPECT_EQ(*ReadKeyFile(dir.Sub("ok.skey"), true), "secret");
+  EXPECT_THAT(ReadKeyFile(dir.Sub("none"), false),
+              IsError(absl::StatusCode::kNotFound, "none"));
+  EXPECT_THAT(ReadKeyFile(dir.path().string(), false),
+              IsError(absl::StatusCode::kFailedPrecondition, "regular file"));
+}
+
+}  // namespace
+}  // namespace vigil::server
