@@ -157,11 +157,14 @@ void Sequencer::WhenCovered(uint64_t size, CheckpointCallback done) {
   std::shared_ptr<const SignedCheckpoint> now;
   {
     absl::MutexLock lock(&mu_);
-    if (!stopped_ && (latest_ == nullptr || latest_->checkpoint.size < size)) {
+    const bool covered = latest_ != nullptr && latest_->checkpoint.size >= size;
+    if (!covered && !stopped_ && health_.ok()) {
       waiters_.emplace(size, std::move(done));
       return;
     }
-    if (!stopped_) now = latest_;
+    // Covered now, or never: a stopped or failed log signs no more
+    // checkpoints.
+    if (covered) now = latest_;
   }
   done(std::move(now));
 }
@@ -224,15 +227,15 @@ void Sequencer::Run() {
   }
 
   std::multimap<uint64_t, CheckpointCallback> waiters;
-  std::map<uint64_t, CheckpointCallback> subscribers;
   {
     absl::MutexLock lock(&mu_);
     stopped_ = true;
     waiters.swap(waiters_);
-    subscribers.swap(subscribers_);
+    // Under the lock, as in publication: after Unsubscribe returns, no call.
+    for (auto& [id, watch] : subscribers_) watch(nullptr);
+    subscribers_.clear();
   }
   for (auto& [size, done] : waiters) done(nullptr);
-  for (auto& [id, watch] : subscribers) watch(nullptr);
 }
 
 LogState Sequencer::CurrentState(const std::string& checkpoint) const {
@@ -265,10 +268,14 @@ void Sequencer::Integrate(std::vector<Item>& batch) {
   };
   Registry::Staging staging = registry_->Stage();
   std::map<Hash, uint64_t> in_batch;
+  // Results that depend on this batch's write: new entries, and duplicates
+  // of them within the batch. A failed write refuses them all.
+  std::vector<bool> in_this_write(batch.size(), false);
 
   for (Item& item : batch) {
     const PendingEntry& entry = item.entry;
     if (auto it = in_batch.find(entry.leaf_hash); it != in_batch.end()) {
+      in_this_write[results.size()] = true;
       results.push_back(Appended{it->second, true, entry.leaf_hash});
       continue;
     }
@@ -314,6 +321,7 @@ void Sequencer::Integrate(std::vector<Item>& batch) {
     writes.entries.push_back(entry.entry);
     writes.leaf_hashes.push_back(entry.leaf_hash);
     in_batch.emplace(entry.leaf_hash, index);
+    in_this_write[results.size()] = true;
     results.push_back(Appended{index, false, entry.leaf_hash});
   }
 
@@ -326,8 +334,8 @@ void Sequencer::Integrate(std::vector<Item>& batch) {
       Fail(s);
       const absl::Status refused = absl::UnavailableError(absl::StrFormat(
           "the log could not store the entry: %s", s.message()));
-      for (auto& result : results) {
-        if (result.ok() && !result->duplicate) result = refused;
+      for (size_t i = 0; i < results.size(); ++i) {
+        if (in_this_write[i]) results[i] = refused;
       }
     } else {
       registry_->Commit(staging);
@@ -407,8 +415,14 @@ void Sequencer::MaybePublishCheckpoint() {
 }
 
 void Sequencer::Fail(const absl::Status& status) {
-  absl::MutexLock lock(&mu_);
-  if (health_.ok()) health_ = status;
+  std::multimap<uint64_t, CheckpointCallback> waiters;
+  {
+    absl::MutexLock lock(&mu_);
+    if (health_.ok()) health_ = status;
+    waiters.swap(waiters_);
+  }
+  // No checkpoint will be signed again: nobody should wait for one.
+  for (auto& [size, done] : waiters) done(nullptr);
 }
 
 }  // namespace vigil::server

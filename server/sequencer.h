@@ -110,7 +110,7 @@ class Sequencer {
 
   // Calls `done` once with the first published checkpoint whose size is at
   // least `size` (at once if there is one already), or with null if the
-  // sequencer stops first.
+  // sequencer stops or its writes fail first (no checkpoint will come).
   void WhenCovered(uint64_t size, CheckpointCallback done);
 
   // Calls `watch` with every checkpoint published from now on, until

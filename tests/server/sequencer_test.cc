@@ -340,6 +340,55 @@ TEST_F(SequencerTest, AFailedWriteIsStickyAndNothingUnacknowledgedIsStored) {
   EXPECT_EQ(after->index, 2u);
 }
 
+TEST_F(SequencerTest, ADuplicateInAFailedBatchIsRefusedToo) {
+  GatedStorage& gate = gated_.emplace(&memory_);
+  testing::FaultInjectingStorage& storage = faulty_.emplace(&gate);
+  ASSERT_TRUE(StartOn(&storage).ok());
+  // The first commit (the empty checkpoint) is held at the gate while the
+  // batch queues; the next commit, the batch's, fails.
+  while (storage.commit_calls() == 0) absl::SleepFor(absl::Milliseconds(1));
+  storage.FailCommit(1, absl::UnavailableError("I/O error"));
+  std::vector<absl::StatusOr<Appended>> results(3);
+  absl::BlockingCounter pending(3);
+  const PendingEntry entries[] = {RegisterAgency(), Record(5), Record(5)};
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(sequencer_
+                    ->Submit(entries[i],
+                             [&, i](absl::StatusOr<Appended> r) {
+                               results[i] = std::move(r);
+                               pending.DecrementCount();
+                             })
+                    .ok());
+  }
+  gate.Open();
+  pending.Wait();
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(results[i].status().code(), absl::StatusCode::kUnavailable)
+        << "entry " << i;
+  }
+  EXPECT_EQ(memory_.ReadState()->size, 0u);
+}
+
+TEST_F(SequencerTest, CheckpointWaitersAreReleasedWhenWritesFail) {
+  testing::FaultInjectingStorage& storage = faulty_.emplace(&memory_);
+  ASSERT_TRUE(StartOn(&storage).ok());
+  ASSERT_NE(WaitCovered(0), nullptr);
+  absl::Notification released;
+  std::shared_ptr<const SignedCheckpoint> got;
+  sequencer_->WhenCovered(1000, [&](auto cp) {
+    got = std::move(cp);
+    released.Notify();
+  });
+  storage.FailCommitsFromNow(absl::UnavailableError("disk gone"));
+  EXPECT_EQ(Append(RegisterAgency()).status().code(),
+            absl::StatusCode::kUnavailable);
+  released.WaitForNotification();
+  EXPECT_EQ(got, nullptr);
+  // A waiter that comes after the failure is answered at once.
+  EXPECT_EQ(WaitCovered(1000), nullptr);
+  EXPECT_NE(WaitCovered(0), nullptr);  // What was published stays.
+}
+
 TEST_F(SequencerTest, RestartRecoversTheTreeAndExtendsItConsistently) {
   MemoryStorage& storage = memory_;
   ASSERT_TRUE(StartOn(&storage).ok());
