@@ -354,17 +354,18 @@ class Submission : public std::enable_shared_from_this<Submission> {
       DeliverNow();
       return;
     }
-    // Hop off the sequencer thread before calling back into the sequencer.
-    core_->executor.Schedule([self = shared_from_this(), max_index] {
-      self->core_->sequencer->WhenCovered(
-          max_index + 1,
-          [self](std::shared_ptr<const SignedCheckpoint> checkpoint) {
-            self->core_->executor.Schedule(
-                [self, checkpoint = std::move(checkpoint)] {
-                  self->AttachProofs(checkpoint);
-                });
-          });
-    });
+    // Called directly, also from the sequencer thread: it runs callbacks
+    // without holding its lock. Going through the executor instead would
+    // let a task outlive the sequencer at shutdown.
+    auto self = shared_from_this();
+    core_->sequencer->WhenCovered(
+        max_index + 1,
+        [self](std::shared_ptr<const SignedCheckpoint> checkpoint) {
+          self->core_->executor.Schedule(
+              [self, checkpoint = std::move(checkpoint)] {
+                self->AttachProofs(checkpoint);
+              });
+        });
   }
 
   // Runs on the executor: one verified bundle per appended record.
@@ -811,17 +812,24 @@ class LogService::LogServiceImpl final
     const auto count = std::min<uint64_t>({request.count(),
                                            core_->options.max_entries_per_read,
                                            size - request.start()});
-    absl::StatusOr<std::vector<std::string>> entries =
-        core_->reader->Entries(request.start(), request.start() + count, size);
-    if (!entries.ok()) return entries.status();
+    // Read in small chunks so that memory follows the byte budget, not the
+    // requested count (an entry may be 64 KiB).
+    constexpr uint64_t kChunk = 32;
     size_t bytes = 0;
-    for (std::string& entry : *entries) {
-      bytes += entry.size();
-      if (response->entries_size() > 0 &&
-          bytes > core_->options.max_entries_bytes) {
-        break;
+    for (uint64_t at = request.start(); at < request.start() + count;) {
+      const uint64_t end = std::min(at + kChunk, request.start() + count);
+      absl::StatusOr<std::vector<std::string>> entries =
+          core_->reader->Entries(at, end, size);
+      if (!entries.ok()) return entries.status();
+      for (std::string& entry : *entries) {
+        bytes += entry.size();
+        if (response->entries_size() > 0 &&
+            bytes > core_->options.max_entries_bytes) {
+          return absl::OkStatus();
+        }
+        response->add_entries(std::move(entry));
       }
-      response->add_entries(std::move(entry));
+      at = end;
     }
     return absl::OkStatus();
   }

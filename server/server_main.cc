@@ -446,9 +446,8 @@ absl::Status ExportResource(
   }
   absl::StatusOr<std::string> data = read();
   if (!data.ok()) {
-    return absl::Status(
-        data.status().code(),
-        absl::StrFormat("%s: %s", path, data.status().message()));
+    return {data.status().code(),
+            absl::StrFormat("%s: %s", path, data.status().message())};
   }
   if (absl::Status s = WriteFileAtomically(file, *data); !s.ok()) return s;
   ++counts->written;

@@ -5,6 +5,7 @@
 // the end of its test (RAII), and temporary directories are removed.
 
 #include <gmock/gmock.h>
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
@@ -24,6 +25,7 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "client/signing.h"
 #include "client/tile_source.h"
@@ -843,6 +845,47 @@ TEST_F(ServerE2ETest, ConfigFileFlagsAndStartupErrors) {
   serve_fails(ServeArgs(), "chmod 600");
   chmod(dir_.Sub("keys/log.skey").c_str(), 0600);
   serve_fails({"serve", "--no-such-flag"}, "no-such-flag");
+}
+
+// Standard gRPC tooling works against the server: grpc.health.v1 says
+// SERVING, called generically as a health prober would.
+TEST_F(ServerE2ETest, HealthCheckingAnswersServing) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  grpc::GenericStub generic(channel_);
+  auto call = [&](const std::string& method, const std::string& request_bytes,
+                  std::string* response_bytes) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() +
+                     std::chrono::seconds(10));
+    grpc::Slice slice(request_bytes);
+    grpc::ByteBuffer request(&slice, 1);
+    grpc::ByteBuffer response;
+    absl::Notification done;
+    grpc::Status status;
+    generic.UnaryCall(&ctx, method, grpc::StubOptions(), &request, &response,
+                      [&](grpc::Status s) {
+                        status = std::move(s);
+                        done.Notify();
+                      });
+    done.WaitForNotification();
+    std::vector<grpc::Slice> slices;
+    if (status.ok()) (void)response.Dump(&slices);
+    response_bytes->clear();
+    for (const grpc::Slice& s : slices) {
+      response_bytes->append(reinterpret_cast<const char*>(s.begin()),
+                             s.size());
+    }
+    return status;
+  };
+  // HealthCheckRequest{service: ""} is the empty message; the answer is
+  // HealthCheckResponse{status: SERVING (1)}: field 1, varint 1.
+  std::string response;
+  grpc::Status status = call("/grpc.health.v1.Health/Check", "", &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response, std::string("\x08\x01", 2));
+  // An unknown method is UNIMPLEMENTED, so the answer above is not a fluke.
+  status = call("/grpc.health.v1.Health/NoSuchMethod", "", &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
 }
 
 }  // namespace
