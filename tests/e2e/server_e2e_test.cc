@@ -888,5 +888,49 @@ TEST_F(ServerE2ETest, HealthCheckingAnswersServing) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
 }
 
+// Server reflection answers a tool's "list services" over its bidirectional
+// stream (grpc.reflection.v1alpha), naming Vigil's services.
+TEST_F(ServerE2ETest, ReflectionListsVigilServices) {
+  ASSERT_NO_FATAL_FAILURE(StartServer());
+  grpc::GenericStub generic(channel_);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  grpc::CompletionQueue cq;
+  auto next = [&cq] {
+    void* tag = nullptr;
+    bool ok = false;
+    return cq.Next(&tag, &ok) && ok;
+  };
+  std::unique_ptr<grpc::GenericClientAsyncReaderWriter> stream =
+      generic.PrepareCall(
+          &ctx,
+          "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+          &cq);
+  stream->StartCall(nullptr);
+  ASSERT_TRUE(next());
+  // ServerReflectionRequest{list_services: ""}: field 7, length 0.
+  grpc::Slice request_slice(std::string("\x3a\x00", 2));
+  grpc::ByteBuffer request(&request_slice, 1);
+  stream->Write(request, nullptr);
+  ASSERT_TRUE(next());
+  grpc::ByteBuffer response;
+  stream->Read(&response, nullptr);
+  ASSERT_TRUE(next());
+  std::vector<grpc::Slice> slices;
+  ASSERT_TRUE(response.Dump(&slices).ok());
+  std::string bytes;
+  for (const grpc::Slice& s : slices) {
+    bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  }
+  EXPECT_THAT(bytes, ::testing::HasSubstr("vigil.v1.LogService"));
+  EXPECT_THAT(bytes, ::testing::HasSubstr("vigil.v1.RegistryService"));
+  stream->WritesDone(nullptr);
+  ASSERT_TRUE(next());
+  grpc::Status status;
+  stream->Finish(&status, nullptr);
+  ASSERT_TRUE(next());
+  EXPECT_TRUE(status.ok()) << status.error_message();
+}
+
 }  // namespace
 }  // namespace vigil
