@@ -157,7 +157,7 @@ class UnaryCall {
     }
     void OnCancel() override {
       call_->Finish(
-          grpc::Status(grpc::StatusCode::CANCELLED, "the call was cancelled"));
+          ToGrpcStatus(absl::CancelledError("the call was cancelled")));
     }
     void OnDone() override {
       calls_->Exit();
@@ -449,16 +449,16 @@ class CheckpointWatch final
         std::weak_ptr<State> weak = state_;
         core_->watches.emplace(this, [weak] {
           if (auto state = weak.lock()) {
-            state->RequestFinish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                                              "the server is shutting down"));
+            state->RequestFinish(ToGrpcStatus(
+                absl::UnavailableError("the server is shutting down")));
           }
         });
         added = true;
       }
     }
     if (!added) {
-      state_->RequestFinish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                                         "the server is shutting down"));
+      state_->RequestFinish(
+          ToGrpcStatus(absl::UnavailableError("the server is shutting down")));
     } else {
       subscription_ = core_->sequencer->Subscribe(
           [state = state_](const std::shared_ptr<const SignedCheckpoint>& cp) {
@@ -474,7 +474,7 @@ class CheckpointWatch final
 
   void OnCancel() override {
     state_->RequestFinish(
-        grpc::Status(grpc::StatusCode::CANCELLED, "the call was cancelled"));
+        ToGrpcStatus(absl::CancelledError("the call was cancelled")));
   }
 
   void OnDone() override {
@@ -503,8 +503,8 @@ class CheckpointWatch final
       absl::MutexLock lock(&mu_);
       if (checkpoint == nullptr) {
         if (null_ends && !finish_) {
-          finish_ = grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                                 "the log is shutting down");
+          finish_ =
+              ToGrpcStatus(absl::UnavailableError("the log is shutting down"));
         }
       } else if (!newest_.has_value() ||
                  checkpoint->checkpoint.size > *newest_) {
@@ -519,8 +519,7 @@ class CheckpointWatch final
       absl::MutexLock lock(&mu_);
       writing_ = false;
       if (!ok && !finish_) {
-        finish_ =
-            grpc::Status(grpc::StatusCode::CANCELLED, "the stream is broken");
+        finish_ = ToGrpcStatus(absl::CancelledError("the stream is broken"));
       }
       PumpLocked();
     }

@@ -115,10 +115,13 @@ class ServerE2ETest : public ::testing::Test {
   }
 
   void TearDown() override {
+    server_.Kill();
+    // Under -DVIGIL_SANITIZE=ON the server reports to its log.
+    EXPECT_THAT(server_.Log(), ::testing::Not(HasSubstr("Sanitizer")));
+    EXPECT_THAT(server_.Log(), ::testing::Not(HasSubstr("runtime error:")));
     if (HasFailure()) {
       std::cerr << "---- vigil-server log ----\n" << server_.Log() << "----\n";
     }
-    server_.Kill();
   }
 
   std::string keys_dir() const { return dir_.Sub("keys"); }

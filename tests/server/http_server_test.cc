@@ -179,13 +179,15 @@ TEST_F(HttpServerTest, ServesOverHttpAndTheTreeAudits) {
   ASSERT_TRUE(bad);
   EXPECT_EQ(bad->status, 400);
 
-  testing::HttpTileSource source("127.0.0.1", (*server)->port());
-  absl::StatusOr<client::TreeAuditReport> report =
-      client::AuditTree(source, latest->checkpoint);
-  ASSERT_TRUE(report.ok()) << report.status();
-  EXPECT_EQ(report->entries, 700u);
-  EXPECT_EQ(report->root, latest->checkpoint.root);
-  EXPECT_EQ(source.last_cache_control(), kImmutable);
+  {
+    testing::HttpTileSource source("127.0.0.1", (*server)->port());
+    absl::StatusOr<client::TreeAuditReport> report =
+        client::AuditTree(source, latest->checkpoint);
+    ASSERT_TRUE(report.ok()) << report.status();
+    EXPECT_EQ(report->entries, 700u);
+    EXPECT_EQ(report->root, latest->checkpoint.root);
+    EXPECT_EQ(source.last_cache_control(), kImmutable);
+  }
 
   (*server)->Stop();
   (*server)->Stop();  // Idempotent.
