@@ -40,7 +40,9 @@ class NodeStore {
     return entry;
   }
 
-  const Hash& Get(const NodeID& id) const { return levels_[id.level][id.index]; }
+  const Hash& Get(const NodeID& id) const {
+    return levels_[id.level][id.index];
+  }
   const Hash& root() const { return root_; }
 
   std::vector<Hash> Fetch(const ProofNodes& nodes) const {
@@ -203,8 +205,8 @@ void BM_ConsistencyProofVerify(benchmark::State& state) {
   size_t i = 0;
   for (auto _ : state) {
     const Case& c = cases[i++ % cases.size()];
-    benchmark::DoNotOptimize(VerifyConsistency(c.old_size, c.new_size,
-                                               c.old_root, c.new_root, c.proof));
+    benchmark::DoNotOptimize(VerifyConsistency(
+        c.old_size, c.new_size, c.old_root, c.new_root, c.proof));
   }
   state.SetItemsProcessed(state.iterations());
 }

@@ -33,19 +33,19 @@ namespace vigil::server {
 
 // What the sequencer needs to resume after a restart, in O(log n) space.
 struct LogState {
-  uint64_t size = 0;                    // Entries in the log.
-  std::vector<merkle::Hash> frontier;   // CompactRange [0, size) hashes.
-  std::string checkpoint;               // Latest signed checkpoint note;
-                                        // empty if none was signed yet.
+  uint64_t size = 0;                   // Entries in the log.
+  std::vector<merkle::Hash> frontier;  // CompactRange [0, size) hashes.
+  std::string checkpoint;              // Latest signed checkpoint note;
+                                       // empty if none was signed yet.
   bool operator==(const LogState&) const = default;
 };
 
 // One atomic, durable change: an integration of new entries, or a
 // checkpoint publication (state only).
 struct WriteSet {
-  uint64_t first_index = 0;              // Index of entries[0].
-  std::vector<std::string> entries;      // Appended at first_index...
-  std::vector<merkle::Hash> leaf_hashes; // ...with their leaf hashes.
+  uint64_t first_index = 0;               // Index of entries[0].
+  std::vector<std::string> entries;       // Appended at first_index...
+  std::vector<merkle::Hash> leaf_hashes;  // ...with their leaf hashes.
   // Hash tiles to store, each replacing the stored tile of the same level
   // and index: (level, index, tile bytes).
   struct Tile {
