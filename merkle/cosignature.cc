@@ -56,29 +56,21 @@ absl::StatusOr<uint64_t> CosignatureTimestamp(
 
 absl::StatusOr<CosignatureVerifier> CosignatureVerifier::Create(
     std::string_view name, std::span<const uint8_t> public_key) {
-  if (absl::Status s = ValidateKeyName(name); !s.ok()) return s;
-  if (public_key.size() != kEd25519PublicKeySize) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("Ed25519 public key is %d bytes, want %d",
-                        public_key.size(), kEd25519PublicKeySize));
-  }
+  absl::StatusOr<VerifierKey> key =
+      NewVerifierKey(name, kSignatureTypeCosignatureV1, public_key);
+  if (!key.ok()) return key.status();
   CosignatureVerifier v;
-  v.name_ = std::string(name);
-  std::copy(public_key.begin(), public_key.end(), v.public_key_.begin());
-  v.key_id_ = ComputeKeyId(name, kSignatureTypeCosignatureV1, public_key);
+  v.name_ = std::move(key->name);
+  v.public_key_ = key->public_key;
+  v.key_id_ = key->key_id;
   return v;
 }
 
 absl::StatusOr<CosignatureVerifier> CosignatureVerifier::FromVerifierKey(
     std::string_view vkey) {
-  absl::StatusOr<VerifierKey> key = ParseVerifierKey(vkey);
+  absl::StatusOr<VerifierKey> key =
+      ParseVerifierKeyOfType(vkey, kSignatureTypeCosignatureV1);
   if (!key.ok()) return key.status();
-  if (key->type != kSignatureTypeCosignatureV1) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "verifier key %s has type 0x%02x, want 0x%02x (cosignature/v1)",
-        KeyLabel(key->name, key->key_id), key->type,
-        kSignatureTypeCosignatureV1));
-  }
   return Create(key->name, key->public_key);
 }
 

@@ -674,30 +674,52 @@ std::array<uint8_t, kEd25519SignatureSize> Ed25519PrivateKey::Sign(
 
 // Ed25519Verifier
 
-absl::StatusOr<Ed25519Verifier> Ed25519Verifier::Create(
-    std::string_view name, std::span<const uint8_t> public_key) {
+absl::StatusOr<VerifierKey> NewVerifierKey(
+    std::string_view name, uint8_t type, std::span<const uint8_t> public_key) {
   if (absl::Status s = ValidateKeyName(name); !s.ok()) return s;
   if (public_key.size() != kEd25519PublicKeySize) {
     return absl::InvalidArgumentError(
         absl::StrFormat("Ed25519 public key is %d bytes, want %d",
                         public_key.size(), kEd25519PublicKeySize));
   }
+  VerifierKey key;
+  key.name = std::string(name);
+  key.type = type;
+  std::copy(public_key.begin(), public_key.end(), key.public_key.begin());
+  key.key_id = ComputeKeyId(name, type, public_key);
+  return key;
+}
+
+absl::StatusOr<VerifierKey> ParseVerifierKeyOfType(std::string_view vkey,
+                                                   uint8_t type) {
+  absl::StatusOr<VerifierKey> key = ParseVerifierKey(vkey);
+  if (!key.ok()) return key.status();
+  if (key->type != type) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "verifier key %s has type 0x%02x, want 0x%02x (%s)",
+        KeyLabel(key->name, key->key_id), key->type, type,
+        type == kSignatureTypeEd25519 ? "Ed25519" : "cosignature/v1"));
+  }
+  return key;
+}
+
+absl::StatusOr<Ed25519Verifier> Ed25519Verifier::Create(
+    std::string_view name, std::span<const uint8_t> public_key) {
+  absl::StatusOr<VerifierKey> key =
+      NewVerifierKey(name, kSignatureTypeEd25519, public_key);
+  if (!key.ok()) return key.status();
   Ed25519Verifier v;
-  v.name_ = std::string(name);
-  std::copy(public_key.begin(), public_key.end(), v.public_key_.begin());
-  v.key_id_ = ComputeKeyId(name, kSignatureTypeEd25519, public_key);
+  v.name_ = std::move(key->name);
+  v.public_key_ = key->public_key;
+  v.key_id_ = key->key_id;
   return v;
 }
 
 absl::StatusOr<Ed25519Verifier> Ed25519Verifier::FromVerifierKey(
     std::string_view vkey) {
-  absl::StatusOr<VerifierKey> key = ParseVerifierKey(vkey);
+  absl::StatusOr<VerifierKey> key =
+      ParseVerifierKeyOfType(vkey, kSignatureTypeEd25519);
   if (!key.ok()) return key.status();
-  if (key->type != kSignatureTypeEd25519) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "verifier key %s has type 0x%02x, want 0x%02x (Ed25519)",
-        KeyLabel(key->name, key->key_id), key->type, kSignatureTypeEd25519));
-  }
   return Create(key->name, key->public_key);
 }
 

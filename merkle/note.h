@@ -215,6 +215,16 @@ struct VerifierKey {
 // trailing newline). INVALID_ARGUMENT otherwise.
 absl::StatusOr<VerifierKey> ParseVerifierKey(std::string_view vkey);
 
+// A verifier key of `type` for `name` and `public_key`, its key ID
+// computed. INVALID_ARGUMENT for an invalid name or a public key that is not
+// 32 bytes. The building block of every verifier's Create.
+absl::StatusOr<VerifierKey> NewVerifierKey(std::string_view name, uint8_t type,
+                                           std::span<const uint8_t> public_key);
+
+// ParseVerifierKey, then INVALID_ARGUMENT unless the key's type is `type`.
+absl::StatusOr<VerifierKey> ParseVerifierKeyOfType(std::string_view vkey,
+                                                   uint8_t type);
+
 // The verifier key text for `name`, `type` and `public_key`.
 // INVALID_ARGUMENT for an invalid name, an unsupported type or a public key
 // that is not 32 bytes.
