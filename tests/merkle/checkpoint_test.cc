@@ -12,10 +12,13 @@
 #include "merkle/encoding.h"
 #include "merkle/hash.h"
 #include "merkle/note.h"
+#include "tests/testing/status_matchers.h"
 #include "tests/testing/testdata.h"
 
 namespace vigil::merkle {
 namespace {
+
+using ::vigil::testing::IsError;
 
 constexpr std::string_view kReferenceOrigin = "example.org/reference-log";
 constexpr std::string_view kReferenceRoot =
@@ -25,20 +28,6 @@ constexpr std::string_view kSpecText =
     "example.com/behind-the-sofa\n"
     "20852163\n"
     "CsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n";
-
-template <typename T>
-absl::Status StatusOf(const absl::StatusOr<T>& s) {
-  return s.status();
-}
-
-// Matches a Status or StatusOr that failed with `code` and a message
-// containing `substring`.
-MATCHER_P2(IsError, code, substring, "") {
-  const absl::Status s = StatusOf(arg);
-  *result_listener << "status is " << s.ToString();
-  const std::string message(s.message());
-  return s.code() == code && message.find(substring) != std::string::npos;
-}
 
 std::string Testdata(const std::string& path) {
   absl::StatusOr<std::string> content = vigil::testing::ReadTestdata(path);

@@ -12,30 +12,19 @@
 #include "merkle/encoding.h"
 #include "merkle/hash.h"
 #include "merkle/note.h"
+#include "tests/testing/status_matchers.h"
 #include "tests/testing/testdata.h"
 
 namespace vigil::merkle {
 namespace {
+
+using ::vigil::testing::IsError;
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 constexpr std::string_view kReferenceOrigin = "example.org/reference-log";
 constexpr uint64_t kReferenceTimestamp = 1764201600;
-
-template <typename T>
-absl::Status StatusOf(const absl::StatusOr<T>& s) {
-  return s.status();
-}
-
-// Matches a Status or StatusOr that failed with `code` and a message
-// containing `substring`.
-MATCHER_P2(IsError, code, substring, "") {
-  const absl::Status s = StatusOf(arg);
-  *result_listener << "status is " << s.ToString();
-  const std::string message(s.message());
-  return s.code() == code && message.find(substring) != std::string::npos;
-}
 
 std::string Testdata(const std::string& path) {
   absl::StatusOr<std::string> content = vigil::testing::ReadTestdata(path);

@@ -12,9 +12,12 @@
 #include "merkle/cosignature.h"
 #include "merkle/encoding.h"
 #include "merkle/hash.h"
+#include "tests/testing/status_matchers.h"
 
 namespace vigil::merkle {
 namespace {
+
+using ::vigil::testing::IsError;
 
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
@@ -28,21 +31,6 @@ constexpr std::string_view kSpecNote =
     "— example.com/foo "
     "Uw2QOkn8srV1yJGh2VYRlL1Tnagv1YEq6TfXppzi2ONncAlTgK7Ztg1ERYNZXsYjOBH3mFXmRK"
     "uwHjG1Yu72IneyaQM=\n";
-
-absl::Status StatusOf(const absl::Status& s) { return s; }
-template <typename T>
-absl::Status StatusOf(const absl::StatusOr<T>& s) {
-  return s.status();
-}
-
-// Matches a Status or StatusOr that failed with `code` and a message
-// containing `substring`.
-MATCHER_P2(IsError, code, substring, "") {
-  const absl::Status s = StatusOf(arg);
-  *result_listener << "status is " << s.ToString();
-  const std::string message(s.message());
-  return s.code() == code && message.find(substring) != std::string::npos;
-}
 
 // A deterministic test seed derived from `label`.
 Hash Seed(std::string_view label) { return Sha256(AsBytes(label)); }

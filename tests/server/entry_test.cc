@@ -9,18 +9,14 @@
 
 #include "merkle/hash.h"
 #include "merkle/note.h"
+#include "tests/testing/status_matchers.h"
 
 namespace vigil::server {
 namespace {
 
-using ::testing::HasSubstr;
+using ::vigil::testing::IsError;
 
-MATCHER_P2(IsError, code, substring, "") {
-  const absl::Status& s = arg.status();
-  *result_listener << "status is " << s.ToString();
-  const std::string message(s.message());
-  return s.code() == code && message.find(substring) != std::string::npos;
-}
+using ::testing::HasSubstr;
 
 merkle::Ed25519PrivateKey MakeKey(std::string_view label) {
   absl::StatusOr<merkle::Ed25519PrivateKey> key =

@@ -16,28 +16,18 @@
 #include "absl/time/time.h"
 #include "merkle/hash.h"
 #include "server/entry.h"
+#include "tests/testing/status_matchers.h"
 
 namespace vigil::server {
 namespace {
+
+using ::vigil::testing::IsError;
 
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::vigil::v1::AccessRecord;
 using ::vigil::v1::AgencyKey;
 using ::vigil::v1::RegistryChange;
-
-absl::Status StatusOf(const absl::Status& s) { return s; }
-template <typename T>
-absl::Status StatusOf(const absl::StatusOr<T>& s) {
-  return s.status();
-}
-
-MATCHER_P2(IsError, code, substring, "") {
-  const absl::Status s = StatusOf(arg);
-  *result_listener << "status is " << s.ToString();
-  const std::string message(s.message());
-  return s.code() == code && message.find(substring) != std::string::npos;
-}
 
 constexpr int64_t kNowSeconds = 1'750'000'000;
 constexpr int64_t kNowCentis = kNowSeconds * 100;
@@ -176,7 +166,7 @@ struct FieldCase {
   std::string field;  // The error message must name it.
 };
 
-class RecordCheckFieldRuleTest : public testing::TestWithParam<FieldCase> {};
+class RecordCheckFieldRuleTest : public ::testing::TestWithParam<FieldCase> {};
 
 TEST_P(RecordCheckFieldRuleTest, BrokenRuleIsRejectedNamingTheField) {
   AccessRecord r = ValidRecord();
@@ -362,8 +352,8 @@ const FieldCase kFieldCases[] = {
 };
 
 INSTANTIATE_TEST_SUITE_P(AllRules, RecordCheckFieldRuleTest,
-                         testing::ValuesIn(kFieldCases),
-                         [](const testing::TestParamInfo<FieldCase>& info) {
+                         ::testing::ValuesIn(kFieldCases),
+                         [](const ::testing::TestParamInfo<FieldCase>& info) {
                            return info.param.name;
                          });
 
@@ -484,7 +474,7 @@ TEST(RecordCheckTest, GarbageBytesAreRejected) {
   for (const std::string& g : garbage) {
     EXPECT_THAT(ParseAccessRecord(g, kNow, kOptions),
                 IsError(absl::StatusCode::kInvalidArgument, ""))
-        << testing::PrintToString(g);
+        << ::testing::PrintToString(g);
   }
 }
 
@@ -658,7 +648,7 @@ struct ChangeCase {
   std::string field;
 };
 
-class RegistryChangeRuleTest : public testing::TestWithParam<ChangeCase> {};
+class RegistryChangeRuleTest : public ::testing::TestWithParam<ChangeCase> {};
 
 // Checked on the message, so that byte strings proto3 parsing would refuse
 // (invalid UTF-8) also reach the rule.
@@ -822,8 +812,8 @@ const ChangeCase kChangeCases[] = {
 };
 
 INSTANTIATE_TEST_SUITE_P(AllRules, RegistryChangeRuleTest,
-                         testing::ValuesIn(kChangeCases),
-                         [](const testing::TestParamInfo<ChangeCase>& info) {
+                         ::testing::ValuesIn(kChangeCases),
+                         [](const ::testing::TestParamInfo<ChangeCase>& info) {
                            return info.param.name;
                          });
 

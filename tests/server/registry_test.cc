@@ -16,21 +16,17 @@
 #include "merkle/encoding.h"
 #include "merkle/hash.h"
 #include "server/entry.h"
+#include "tests/testing/status_matchers.h"
 
 namespace vigil::server {
 namespace {
+
+using ::vigil::testing::IsError;
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::vigil::v1::AgencyKey;
 using ::vigil::v1::RegistryChange;
-
-MATCHER_P2(IsError, code, substring, "") {
-  const absl::Status& s = arg;
-  *result_listener << "status is " << s.ToString();
-  const std::string message(s.message());
-  return s.code() == code && message.find(substring) != std::string::npos;
-}
 
 using Records = std::vector<std::pair<std::string, std::string>>;
 

@@ -12,20 +12,16 @@
 #include "merkle/note.h"
 #include "server/entry.h"
 #include "server/registry.h"
+#include "tests/testing/status_matchers.h"
 
 namespace vigil::server {
 namespace {
 
+using ::vigil::testing::IsError;
+
 using ::vigil::v1::AccessRecord;
 using ::vigil::v1::RegistryChange;
 using ::vigil::v1::SignedPayload;
-
-MATCHER_P2(IsError, code, substring, "") {
-  const absl::Status& s = arg.status();
-  *result_listener << "status is " << s.ToString();
-  const std::string message(s.message());
-  return s.code() == code && message.find(substring) != std::string::npos;
-}
 
 constexpr int64_t kNowSeconds = 1'750'000'000;
 constexpr int64_t kNowCentis = kNowSeconds * 100;
@@ -90,7 +86,7 @@ RegistryChange RegisterChange(const std::string& key, std::string ori,
   return c;
 }
 
-class SubmissionTest : public testing::Test {
+class SubmissionTest : public ::testing::Test {
  protected:
   SubmissionTest()
       : police_(MakeKey("police")),
