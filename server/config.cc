@@ -336,50 +336,6 @@ absl::Status ValidateServerConfig(const ServerConfig& config) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::string> ReadKeyFile(const std::string& path, bool secret) {
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return absl::NotFoundError(absl::StrFormat("cannot open key file %s: %s",
-                                               path, std::strerror(errno)));
-  }
-  struct stat info {};
-  if (fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
-    close(fd);
-    return absl::FailedPreconditionError(
-        absl::StrFormat("key file %s is not a regular file", path));
-  }
-  if (secret && (info.st_mode & 077) != 0) {
-    close(fd);
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "private key file %s has mode %04o: group and others must have no "
-        "access (chmod 600)",
-        path, info.st_mode & 07777));
-  }
-  std::string key;
-  char buffer[4096];
-  while (true) {
-    const ssize_t n = read(fd, buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int err = errno;
-      close(fd);
-      return absl::UnavailableError(absl::StrFormat(
-          "cannot read key file %s: %s", path, std::strerror(err)));
-    }
-    if (n == 0) break;
-    key.append(buffer, static_cast<size_t>(n));
-    if (key.size() > size_t{64} * 1024) {
-      close(fd);
-      return absl::InvalidArgumentError(
-          absl::StrFormat("key file %s is too large", path));
-    }
-  }
-  close(fd);
-  explicit_bzero(buffer, sizeof buffer);  // It held key material.
-  if (!key.empty() && key.back() == '\n') key.pop_back();
-  return key;
-}
-
 absl::StatusOr<HostPort> ParseHostPort(std::string_view address) {
   HostPort result;
   std::string_view port_text;

@@ -113,14 +113,6 @@ absl::Status ApplyConfigOverrides(
 // INVALID_ARGUMENT naming the first offending key otherwise.
 absl::Status ValidateServerConfig(const ServerConfig& config);
 
-// The key in the key file at `path`: its content with one trailing newline
-// removed (docs/formats.md: a key file holds one key, optionally followed by
-// a newline); the key itself is parsed elsewhere, strictly. With `secret`,
-// the file must be a regular file that neither group nor others may read
-// or write (mode 0600 or stricter): FAILED_PRECONDITION otherwise. NOT_FOUND
-// if it cannot be opened. Messages name the path, never the content.
-absl::StatusOr<std::string> ReadKeyFile(const std::string& path, bool secret);
-
 // A listening address split into its host and port.
 struct HostPort {
   std::string host;  // Without IPv6 brackets.

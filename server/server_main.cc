@@ -57,6 +57,7 @@
 #include "merkle/note.h"
 #include "merkle/tiles.h"
 #include "server/config.h"
+#include "server/files.h"
 #include "server/http_server.h"
 #include "server/log_reader.h"
 #include "server/log_service.h"
@@ -324,36 +325,6 @@ int Serve(const ConfigFlags& flags) {
 // ---------------------------------------------------------------------------
 // keygen
 
-// Creates `path` with `mode`, refusing to replace an existing file, and
-// writes `content` durably.
-absl::Status WriteNewFile(const std::filesystem::path& path,
-                          std::string_view content, mode_t mode) {
-  const int fd =
-      open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-  if (fd < 0) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "cannot create %s: %s", path.string(), std::strerror(errno)));
-  }
-  size_t written = 0;
-  while (written < content.size()) {
-    const ssize_t n =
-        write(fd, content.data() + written, content.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int err = errno;
-      close(fd);
-      return absl::UnavailableError(absl::StrFormat(
-          "cannot write %s: %s", path.string(), std::strerror(err)));
-    }
-    written += static_cast<size_t>(n);
-  }
-  if (fsync(fd) != 0 || close(fd) != 0) {
-    return absl::UnavailableError(absl::StrFormat(
-        "cannot write %s: %s", path.string(), std::strerror(errno)));
-  }
-  return absl::OkStatus();
-}
-
 int Keygen(const std::string& dir, const std::string& origin) {
   const std::filesystem::path root(dir);
   const std::string registry_name = origin + "/registry";
@@ -387,10 +358,11 @@ int Keygen(const std::string& dir, const std::string& origin) {
     }
     const std::filesystem::path skey = root / (k.stem + ".skey");
     const std::filesystem::path vkey = root / (k.stem + ".vkey");
-    absl::Status s = WriteNewFile(skey, pair->signer_key + "\n", 0600);
+    absl::Status s = WriteNewFile(skey.string(), pair->signer_key + "\n", 0600);
     std::fill(pair->signer_key.begin(), pair->signer_key.end(), '\0');
     if (!s.ok()) return Fail(s);
-    if (s = WriteNewFile(vkey, pair->verifier_key + "\n", 0644); !s.ok()) {
+    if (s = WriteNewFile(vkey.string(), pair->verifier_key + "\n", 0644);
+        !s.ok()) {
       return Fail(s);
     }
     std::cout << absl::StrFormat("%s: %s\n", vkey.string(), pair->verifier_key);
@@ -400,31 +372,6 @@ int Keygen(const std::string& dir, const std::string& origin) {
 
 // ---------------------------------------------------------------------------
 // export-tiles
-
-// Writes `content` to `path` atomically: a temporary file in the same
-// directory, fsync'ed, then renamed over `path`. A reader sees the old file
-// or the new one, never a part.
-absl::Status WriteFileAtomically(const std::filesystem::path& path,
-                                 std::string_view content) {
-  std::error_code ec;
-  std::filesystem::create_directories(path.parent_path(), ec);
-  if (ec) {
-    return absl::UnavailableError(absl::StrFormat(
-        "cannot create %s: %s", path.parent_path().string(), ec.message()));
-  }
-  std::filesystem::path temp = path;
-  temp += absl::StrFormat(".tmp-%d", getpid());
-  std::filesystem::remove(temp, ec);
-  if (absl::Status s = WriteNewFile(temp, content, 0644); !s.ok()) return s;
-  if (rename(temp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    std::filesystem::remove(temp, ec);
-    return absl::UnavailableError(absl::StrFormat("cannot rename %s to %s: %s",
-                                                  temp.string(), path.string(),
-                                                  std::strerror(err)));
-  }
-  return absl::OkStatus();
-}
 
 struct ExportCounts {
   uint64_t written = 0;
@@ -449,7 +396,8 @@ absl::Status ExportResource(
     return {data.status().code(),
             absl::StrFormat("%s: %s", path, data.status().message())};
   }
-  if (absl::Status s = WriteFileAtomically(file, *data); !s.ok()) return s;
+  if (absl::Status s = WriteFileAtomically(file.string(), *data); !s.ok())
+    return s;
   ++counts->written;
   return absl::OkStatus();
 }
@@ -504,8 +452,8 @@ int ExportTiles(const ConfigFlags& flags, const std::string& dir) {
     }
   }
   // The checkpoint last: a mirror never names tiles it does not hold yet.
-  if (absl::Status s =
-          WriteFileAtomically(root / "checkpoint", state->checkpoint);
+  if (absl::Status s = WriteFileAtomically((root / "checkpoint").string(),
+                                           state->checkpoint);
       !s.ok()) {
     return Fail(s);
   }

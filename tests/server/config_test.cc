@@ -10,24 +10,14 @@
 #include <string>
 
 #include "tests/testing/server_process.h"
+#include "tests/testing/status_matchers.h"
 
 namespace vigil::server {
 namespace {
 
+using ::vigil::testing::IsError;
+
 using ::testing::HasSubstr;
-
-MATCHER_P2(IsError, code, substring, "") {
-  const absl::Status s = arg.status();
-  *result_listener << "status is " << s.ToString();
-  return s.code() == code &&
-         std::string(s.message()).find(substring) != std::string::npos;
-}
-
-MATCHER_P2(StatusIs, code, substring, "") {
-  *result_listener << "status is " << arg.ToString();
-  return arg.code() == code &&
-         std::string(arg.message()).find(substring) != std::string::npos;
-}
 
 ServerConfig Runnable() {
   ServerConfig c;
@@ -136,47 +126,46 @@ TEST(ServerConfigTest, OverridesApplyAsTextAndAreStrict) {
                                           {"event_time_max_age", "forever"}}) {
     EXPECT_THAT(
         ApplyConfigOverrides({{"data_dir", "/other"}, {key, value}}, &c),
-        StatusIs(absl::StatusCode::kInvalidArgument, key))
+        IsError(absl::StatusCode::kInvalidArgument, key))
         << key << "=" << value;
     EXPECT_EQ(c, before) << "a refused override changed nothing";
   }
   EXPECT_THAT(ApplyConfigOverrides({{"nope", "1"}}, &c),
-              StatusIs(absl::StatusCode::kInvalidArgument, "\"nope\""));
+              IsError(absl::StatusCode::kInvalidArgument, "\"nope\""));
 }
 
 TEST(ServerConfigTest, ValidationNamesTheFirstProblem) {
   EXPECT_TRUE(ValidateServerConfig(Runnable()).ok());
   EXPECT_THAT(ValidateServerConfig(ServerConfig()),
-              StatusIs(absl::StatusCode::kInvalidArgument, "data_dir"));
+              IsError(absl::StatusCode::kInvalidArgument, "data_dir"));
   auto with = [](auto change) {
     ServerConfig c = Runnable();
     change(c);
     return ValidateServerConfig(c);
   };
   EXPECT_THAT(with([](ServerConfig& c) { c.log_key_file.clear(); }),
-              StatusIs(absl::StatusCode::kInvalidArgument, "log_key_file"));
+              IsError(absl::StatusCode::kInvalidArgument, "log_key_file"));
   EXPECT_THAT(with([](ServerConfig& c) { c.grpc_address = "localhost"; }),
-              StatusIs(absl::StatusCode::kInvalidArgument, "grpc_address"));
+              IsError(absl::StatusCode::kInvalidArgument, "grpc_address"));
   EXPECT_THAT(with([](ServerConfig& c) { c.http_address = "x:99999"; }),
-              StatusIs(absl::StatusCode::kInvalidArgument, "http_address"));
+              IsError(absl::StatusCode::kInvalidArgument, "http_address"));
   EXPECT_TRUE(with([](ServerConfig& c) { c.http_address.clear(); }).ok());
   EXPECT_THAT(
       with([](ServerConfig& c) {
         c.checkpoint_interval = absl::ZeroDuration();
       }),
-      StatusIs(absl::StatusCode::kInvalidArgument, "checkpoint_interval"));
+      IsError(absl::StatusCode::kInvalidArgument, "checkpoint_interval"));
   EXPECT_THAT(with([](ServerConfig& c) { c.max_batch = 0; }),
-              StatusIs(absl::StatusCode::kInvalidArgument, "max_batch"));
+              IsError(absl::StatusCode::kInvalidArgument, "max_batch"));
   EXPECT_THAT(
       with([](ServerConfig& c) { c.max_integration_batch = 1 << 20; }),
-      StatusIs(absl::StatusCode::kInvalidArgument, "max_integration_batch"));
-  EXPECT_THAT(
-      with([](ServerConfig& c) { c.max_request_bytes = 1000; }),
-      StatusIs(absl::StatusCode::kInvalidArgument, "max_request_bytes"));
+      IsError(absl::StatusCode::kInvalidArgument, "max_integration_batch"));
+  EXPECT_THAT(with([](ServerConfig& c) { c.max_request_bytes = 1000; }),
+              IsError(absl::StatusCode::kInvalidArgument, "max_request_bytes"));
   EXPECT_THAT(
       with(
           [](ServerConfig& c) { c.event_time_max_age = absl::ZeroDuration(); }),
-      StatusIs(absl::StatusCode::kInvalidArgument, "event_time_max_age"));
+      IsError(absl::StatusCode::kInvalidArgument, "event_time_max_age"));
 }
 
 TEST(ServerConfigTest, LoadNamesTheFile) {
@@ -207,29 +196,6 @@ TEST(HostPortTest, ParsesHostAndPort) {
                           "host:08", "::1:80", "[::1]80", "[::1]:", "h:1x"}) {
     EXPECT_FALSE(ParseHostPort(bad).ok()) << bad;
   }
-}
-
-TEST(KeyFileTest, StripsOneNewlineAndChecksSecretModes) {
-  testing::TempDir dir;
-  WriteFile(dir.Sub("a.vkey"), "key\n", 0644);
-  EXPECT_EQ(*ReadKeyFile(dir.Sub("a.vkey"), false), "key");
-  WriteFile(dir.Sub("b.vkey"), "key\n\n", 0644);
-  EXPECT_EQ(*ReadKeyFile(dir.Sub("b.vkey"), false), "key\n");
-  WriteFile(dir.Sub("c.vkey"), "key", 0644);
-  EXPECT_EQ(*ReadKeyFile(dir.Sub("c.vkey"), false), "key");
-
-  WriteFile(dir.Sub("open.skey"), "secret\n", 0644);
-  EXPECT_THAT(ReadKeyFile(dir.Sub("open.skey"), true),
-              IsError(absl::StatusCode::kFailedPrecondition, "chmod 600"));
-  EXPECT_THAT(
-      ReadKeyFile(dir.Sub("open.skey"), true),
-      ::testing::Not(IsError(absl::StatusCode::kFailedPrecondition, "secret")));
-  WriteFile(dir.Sub("ok.skey"), "secret\n", 0600);
-  EXPECT_EQ(*ReadKeyFile(dir.Sub("ok.skey"), true), "secret");
-  EXPECT_THAT(ReadKeyFile(dir.Sub("none"), false),
-              IsError(absl::StatusCode::kNotFound, "none"));
-  EXPECT_THAT(ReadKeyFile(dir.path().string(), false),
-              IsError(absl::StatusCode::kFailedPrecondition, "regular file"));
 }
 
 }  // namespace
