@@ -1,5 +1,7 @@
 #include "client/cli.h"
 
+#include <sodium.h>
+
 #include <cstdlib>
 #include <iostream>
 #include <iterator>
@@ -139,6 +141,35 @@ absl::StatusOr<std::unique_ptr<LogClient>> ServerFlags::Connect(
       grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
   return LogClient::Create(std::move(channel), std::move(trust),
                            std::move(options));
+}
+
+void LogFlags::AddTo(CLI::App* cmd) {
+  trust.AddTo(cmd);
+  server.AddTo(cmd);
+  out.AddTo(cmd);
+}
+
+absl::StatusOr<std::unique_ptr<LogClient>> LogFlags::Connect(
+    size_t batch_size, size_t concurrency) const {
+  absl::StatusOr<LogTrust> loaded = trust.Load();
+  if (!loaded.ok()) return loaded.status();
+  return server.Connect(*std::move(loaded), batch_size, concurrency);
+}
+
+absl::StatusOr<merkle::SignerKey> LoadSignerKey(const std::string& path) {
+  absl::StatusOr<std::string> text = server::ReadKeyFile(path, true);
+  if (!text.ok()) return text.status();
+  absl::StatusOr<merkle::SignerKey> parsed = merkle::ParseSignerKey(*text);
+  sodium_memzero(text->data(), text->size());
+  if (!parsed.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s: %s", path, parsed.status().message()));
+  }
+  if (parsed->type != merkle::kSignatureTypeEd25519) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s is not an Ed25519 signing key (type 0x%02x)", path, parsed->type));
+  }
+  return parsed;
 }
 
 absl::StatusOr<std::string> ReadInput(const std::string& path) {

@@ -78,6 +78,24 @@ struct ServerFlags {
       LogTrust trust, size_t batch_size = 256, size_t concurrency = 4) const;
 };
 
+// What every subcommand that talks to a log takes: which log to trust, how
+// to reach it, and how to report.
+struct LogFlags {
+  TrustFlags trust;
+  ServerFlags server;
+  Output out;
+
+  void AddTo(CLI::App* cmd);
+  // A client of the log the flags name.
+  [[nodiscard]] absl::StatusOr<std::unique_ptr<LogClient>> Connect(
+      size_t batch_size = 256, size_t concurrency = 4) const;
+};
+
+// The Ed25519 signer key in the secret key file at `path` (mode 0600 or
+// stricter). INVALID_ARGUMENT naming the file for a malformed key or one of
+// another type.
+absl::StatusOr<merkle::SignerKey> LoadSignerKey(const std::string& path);
+
 // The file's content, or stdin's when `path` is "-".
 absl::StatusOr<std::string> ReadInput(const std::string& path);
 

@@ -41,18 +41,8 @@ struct AgencyKey {
 };
 
 absl::StatusOr<AgencyKey> LoadAgencyKey(const std::string& path) {
-  absl::StatusOr<std::string> text = server::ReadKeyFile(path, true);
-  if (!text.ok()) return text.status();
-  absl::StatusOr<merkle::SignerKey> parsed = merkle::ParseSignerKey(*text);
-  sodium_memzero(text->data(), text->size());
-  if (!parsed.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("%s: %s", path, parsed.status().message()));
-  }
-  if (parsed->type != merkle::kSignatureTypeEd25519) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "%s is not an Ed25519 signing key (type 0x%02x)", path, parsed->type));
-  }
+  absl::StatusOr<merkle::SignerKey> parsed = LoadSignerKey(path);
+  if (!parsed.ok()) return parsed.status();
   absl::StatusOr<merkle::Ed25519PrivateKey> key =
       merkle::Ed25519PrivateKey::FromSeed(parsed->seed);
   if (!key.ok()) return key.status();
@@ -316,11 +306,9 @@ class InputReader {
       absl::StatusOr<std::optional<RecordInput>> row = csv_->Next();
       item.line = csv_->line();
       if (!row.ok()) {
+        // A bad row is reported and reading goes on; after malformed CSV
+        // the reader ends the input (record_input.h).
         item.error = row.status();
-        // An error that does not move the reader on (malformed CSV, after
-        // which libcsv cannot find the next row) ends the input.
-        if (item.line == last_error_line_) return std::nullopt;
-        last_error_line_ = item.line;
         return item;
       }
       if (!row->has_value()) return std::nullopt;
@@ -359,7 +347,6 @@ class InputReader {
   std::istream& in_;
   uint64_t line_ = 0;
   std::unique_ptr<CsvRecordReader> csv_;
-  uint64_t last_error_line_ = 0;
 };
 
 // A progress line on a terminal, redrawn at most ten times a second.
@@ -424,8 +411,8 @@ Json ResultJson(uint64_t line, const std::string& record_id,
   return json;
 }
 
-int Submit(const SubmitFlags& flags, const TrustFlags& trust_flags,
-           const ServerFlags& server_flags, const Output& out) {
+int Submit(const SubmitFlags& flags, const LogFlags& log) {
+  const Output& out = log.out;
   std::optional<AgencyKey> key;
   if (!flags.key_file.empty()) {
     if (flags.openings_file.empty()) {
@@ -437,10 +424,8 @@ int Submit(const SubmitFlags& flags, const TrustFlags& trust_flags,
     if (!loaded.ok()) return out.Fail(loaded.status());
     key.emplace(*std::move(loaded));
   }
-  absl::StatusOr<LogTrust> trust = trust_flags.Load();
-  if (!trust.ok()) return out.Fail(trust.status());
-  absl::StatusOr<std::unique_ptr<LogClient>> client = server_flags.Connect(
-      *std::move(trust), flags.batch_size, flags.concurrency);
+  absl::StatusOr<std::unique_ptr<LogClient>> client =
+      log.Connect(flags.batch_size, flags.concurrency);
   if (!client.ok()) return out.Fail(client.status());
 
   std::ifstream file;
@@ -745,9 +730,7 @@ void AddRecordCommand(CLI::App& app, int* exit_code) {
 void AddSubmitCommand(CLI::App& app, int* exit_code) {
   struct Flags {
     SubmitFlags submit;
-    TrustFlags trust;
-    ServerFlags server;
-    Output out;
+    LogFlags log;
   };
   auto flags = std::make_shared<Flags>();
   CLI::App* cmd = app.add_subcommand(
@@ -775,12 +758,9 @@ void AddSubmitCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--progress", flags->submit.progress,
                   "auto (on a terminal), always or never")
       ->check(CLI::IsMember({"auto", "always", "never"}));
-  flags->trust.AddTo(cmd);
-  flags->server.AddTo(cmd);
-  flags->out.AddTo(cmd);
-  cmd->callback([flags, exit_code] {
-    *exit_code = Submit(flags->submit, flags->trust, flags->server, flags->out);
-  });
+  flags->log.AddTo(cmd);
+  cmd->callback(
+      [flags, exit_code] { *exit_code = Submit(flags->submit, flags->log); });
 }
 
 void AddOpenCommand(CLI::App& app, int* exit_code) {

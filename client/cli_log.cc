@@ -44,19 +44,12 @@ std::string WitnessesText(const merkle::CosignatureQuorum& quorum) {
   return out;
 }
 
-absl::StatusOr<std::unique_ptr<LogClient>> Connect(const TrustFlags& trust,
-                                                   const ServerFlags& server) {
-  absl::StatusOr<LogTrust> loaded = trust.Load();
-  if (!loaded.ok()) return loaded.status();
-  return server.Connect(*std::move(loaded));
-}
-
 // ---------------------------------------------------------------------------
 // checkpoint
 
-int Checkpoint(const TrustFlags& trust, const ServerFlags& server,
-               const Output& out) {
-  absl::StatusOr<std::unique_ptr<LogClient>> client = Connect(trust, server);
+int Checkpoint(const LogFlags& log) {
+  const Output& out = log.out;
+  absl::StatusOr<std::unique_ptr<LogClient>> client = log.Connect();
   if (!client.ok()) return out.Fail(client.status());
   absl::StatusOr<VerifiedCheckpoint> latest = (*client)->LatestCheckpoint();
   if (!latest.ok()) return out.Fail(latest.status());
@@ -94,9 +87,9 @@ struct ProveFlags {
   std::string entry_out;
 };
 
-int Prove(const ProveFlags& flags, const TrustFlags& trust,
-          const ServerFlags& server, bool by_index, const Output& out) {
-  absl::StatusOr<std::unique_ptr<LogClient>> client = Connect(trust, server);
+int Prove(const ProveFlags& flags, const LogFlags& log, bool by_index) {
+  const Output& out = log.out;
+  absl::StatusOr<std::unique_ptr<LogClient>> client = log.Connect();
   if (!client.ok()) return out.Fail(client.status());
   absl::StatusOr<ProvenEntry> proven;
   if (by_index) {
@@ -387,30 +380,19 @@ int ProveTiles(const std::string& dir, const TrustFlags& trust_flags,
 }  // namespace
 
 void AddCheckpointCommand(CLI::App& app, int* exit_code) {
-  struct Flags {
-    TrustFlags trust;
-    ServerFlags server;
-    Output out;
-  };
-  auto flags = std::make_shared<Flags>();
+  auto flags = std::make_shared<LogFlags>();
   CLI::App* cmd = app.add_subcommand(
       "checkpoint",
       "Fetch the log's latest checkpoint, verify its signatures and its "
       "consistency with the last one trusted, and print it");
-  flags->trust.AddTo(cmd);
-  flags->server.AddTo(cmd);
-  flags->out.AddTo(cmd);
-  cmd->callback([flags, exit_code] {
-    *exit_code = Checkpoint(flags->trust, flags->server, flags->out);
-  });
+  flags->AddTo(cmd);
+  cmd->callback([flags, exit_code] { *exit_code = Checkpoint(*flags); });
 }
 
 void AddProveCommand(CLI::App& app, int* exit_code) {
   struct Flags {
     ProveFlags prove;
-    TrustFlags trust;
-    ServerFlags server;
-    Output out;
+    LogFlags log;
   };
   auto flags = std::make_shared<Flags>();
   CLI::App* cmd = app.add_subcommand(
@@ -431,12 +413,9 @@ void AddProveCommand(CLI::App& app, int* exit_code) {
       ->required();
   cmd->add_option("--entry-out", flags->prove.entry_out,
                   "also write the entry's exact bytes here");
-  flags->trust.AddTo(cmd);
-  flags->server.AddTo(cmd);
-  flags->out.AddTo(cmd);
+  flags->log.AddTo(cmd);
   cmd->callback([flags, exit_code, index] {
-    *exit_code = Prove(flags->prove, flags->trust, flags->server,
-                       index->count() > 0, flags->out);
+    *exit_code = Prove(flags->prove, flags->log, index->count() > 0);
   });
 }
 

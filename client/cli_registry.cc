@@ -22,14 +22,8 @@ namespace {
 
 absl::StatusOr<merkle::Ed25519PrivateKey> LoadRegistryKey(
     const std::string& path) {
-  absl::StatusOr<std::string> text = server::ReadKeyFile(path, true);
-  if (!text.ok()) return text.status();
-  absl::StatusOr<merkle::SignerKey> parsed = merkle::ParseSignerKey(*text);
-  sodium_memzero(text->data(), text->size());
-  if (!parsed.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("%s: %s", path, parsed.status().message()));
-  }
+  absl::StatusOr<merkle::SignerKey> parsed = LoadSignerKey(path);
+  if (!parsed.ok()) return parsed.status();
   return merkle::Ed25519PrivateKey::FromSeed(parsed->seed);
 }
 
@@ -64,8 +58,8 @@ struct ChangeFlags {
 };
 
 int SubmitChange(const std::string& action, const ChangeFlags& flags,
-                 const TrustFlags& trust, const ServerFlags& server,
-                 const Output& out) {
+                 const LogFlags& log) {
+  const Output& out = log.out;
   absl::StatusOr<merkle::Ed25519PrivateKey> registry =
       LoadRegistryKey(flags.registry_key);
   if (!registry.ok()) return out.Fail(registry.status());
@@ -109,10 +103,7 @@ int SubmitChange(const std::string& action, const ChangeFlags& flags,
     what = absl::StrFormat("revoked key %s",
                            merkle::HexEncode(agency->public_key()));
   }
-  absl::StatusOr<LogTrust> loaded = trust.Load();
-  if (!loaded.ok()) return out.Fail(loaded.status());
-  absl::StatusOr<std::unique_ptr<LogClient>> client =
-      server.Connect(*std::move(loaded));
+  absl::StatusOr<std::unique_ptr<LogClient>> client = log.Connect();
   if (!client.ok()) return out.Fail(client.status());
   const SubmitResult result =
       (*client)->SubmitRegistryChange(SignRegistryChange(change, *registry));
@@ -126,12 +117,9 @@ int SubmitChange(const std::string& action, const ChangeFlags& flags,
            {"leaf_hash", merkle::HexEncode(result.leaf_hash)}});
 }
 
-int List(const TrustFlags& trust, const ServerFlags& server,
-         const Output& out) {
-  absl::StatusOr<LogTrust> loaded = trust.Load();
-  if (!loaded.ok()) return out.Fail(loaded.status());
-  absl::StatusOr<std::unique_ptr<LogClient>> client =
-      server.Connect(*std::move(loaded));
+int List(const LogFlags& log) {
+  const Output& out = log.out;
+  absl::StatusOr<std::unique_ptr<LogClient>> client = log.Connect();
   if (!client.ok()) return out.Fail(client.status());
   absl::StatusOr<std::vector<vigil::v1::AgencyKey>> keys =
       (*client)->ListAgencyKeys();
@@ -170,9 +158,7 @@ void AddRegistryCommand(CLI::App& app, int* exit_code) {
   registry->require_subcommand(1);
   struct Flags {
     ChangeFlags change;
-    TrustFlags trust;
-    ServerFlags server;
-    Output out;
+    LogFlags log;
   };
   for (const char* action : {"register", "rotate", "revoke"}) {
     auto flags = std::make_shared<Flags>();
@@ -206,23 +192,16 @@ void AddRegistryCommand(CLI::App& app, int* exit_code) {
     } else {
       cmd->add_option("--reason", flags->change.reason, "why");
     }
-    flags->trust.AddTo(cmd);
-    flags->server.AddTo(cmd);
-    flags->out.AddTo(cmd);
+    flags->log.AddTo(cmd);
     cmd->callback([flags, exit_code, name] {
-      *exit_code = SubmitChange(name, flags->change, flags->trust,
-                                flags->server, flags->out);
+      *exit_code = SubmitChange(name, flags->change, flags->log);
     });
   }
   auto flags = std::make_shared<Flags>();
   CLI::App* list =
       registry->add_subcommand("list", "List the agency keys the log holds");
-  flags->trust.AddTo(list);
-  flags->server.AddTo(list);
-  flags->out.AddTo(list);
-  list->callback([flags, exit_code] {
-    *exit_code = List(flags->trust, flags->server, flags->out);
-  });
+  flags->log.AddTo(list);
+  list->callback([flags, exit_code] { *exit_code = List(flags->log); });
 }
 
 }  // namespace vigil::client::cli

@@ -59,6 +59,19 @@ absl::StatusOr<std::array<uint8_t, N>> HexArrayAt(const Json& json,
   return out;
 }
 
+// The "record_id" and "leaf_hash" that every line starts with.
+absl::Status ParseRecordKeys(const Json& json, std::string* record_id,
+                             merkle::Hash* leaf_hash) {
+  absl::StatusOr<std::string> id = StringAt(json, "record_id");
+  if (!id.ok()) return id.status();
+  *record_id = *std::move(id);
+  absl::StatusOr<merkle::Hash> leaf =
+      HexArrayAt<merkle::kHashSize>(json, "leaf_hash");
+  if (!leaf.ok()) return leaf.status();
+  *leaf_hash = *leaf;
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 std::string FormatSignedRecordLine(const SignedRecordLine& line) {
@@ -74,13 +87,10 @@ absl::StatusOr<SignedRecordLine> ParseSignedRecordLine(std::string_view text) {
       ParseObject(text, {"record_id", "leaf_hash", "entry"});
   if (!json.ok()) return json.status();
   SignedRecordLine line;
-  absl::StatusOr<std::string> id = StringAt(*json, "record_id");
-  if (!id.ok()) return id.status();
-  line.record_id = *std::move(id);
-  absl::StatusOr<merkle::Hash> leaf =
-      HexArrayAt<merkle::kHashSize>(*json, "leaf_hash");
-  if (!leaf.ok()) return leaf.status();
-  line.leaf_hash = *leaf;
+  if (absl::Status s = ParseRecordKeys(*json, &line.record_id, &line.leaf_hash);
+      !s.ok()) {
+    return s;
+  }
   absl::StatusOr<std::string> entry_text = StringAt(*json, "entry");
   if (!entry_text.ok()) return entry_text.status();
   absl::StatusOr<std::vector<uint8_t>> entry =
@@ -114,13 +124,10 @@ absl::StatusOr<OpeningsLine> ParseOpeningsLine(std::string_view text) {
       ParseObject(text, {"record_id", "leaf_hash", "openings"});
   if (!json.ok()) return json.status();
   OpeningsLine line;
-  absl::StatusOr<std::string> id = StringAt(*json, "record_id");
-  if (!id.ok()) return id.status();
-  line.record_id = *std::move(id);
-  absl::StatusOr<merkle::Hash> leaf =
-      HexArrayAt<merkle::kHashSize>(*json, "leaf_hash");
-  if (!leaf.ok()) return leaf.status();
-  line.leaf_hash = *leaf;
+  if (absl::Status s = ParseRecordKeys(*json, &line.record_id, &line.leaf_hash);
+      !s.ok()) {
+    return s;
+  }
   const Json& openings = (*json)["openings"];
   if (!openings.is_array()) {
     return absl::InvalidArgumentError("\"openings\" must be an array");

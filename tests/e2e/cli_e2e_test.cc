@@ -453,6 +453,33 @@ TEST_F(CliE2ETest, SubmitReportsEveryRefusedRecordByItsLine) {
               HasSubstr("requesting_ori"));
 }
 
+TEST_F(CliE2ETest, SubmitTakesSignedRecordsAndDescriptionsInJsonLines) {
+  ASSERT_EQ(Record("signed-1", "CA DL D1").exit_code, kOk);
+  std::string jsonl = ReadAll(Path("records.jsonl"));
+  jsonl += absl::StrFormat(
+      R"({"record_id": "described-1", "submitter_role": "REQUESTER", )"
+      R"("correlation_id": "N-1", "event_time": "%s", )"
+      R"("requesting_ori": "%s", "operator": "badge 1", )"
+      R"("source_system": "STATE_DMV", "source_state": "NY", )"
+      R"("destination": "NY", "message_key": "DQ", )"
+      R"("data_categories": ["DMV_PII"], "declared_purpose": "TRAFFIC", )"
+      R"("legal_process": "NONE", "subject": "NY ID 1", "outcome": "NO_HIT"})"
+      "\n",
+      absl::FormatTime("%Y-%m-%dT%H:%M:%E2SZ", absl::Now(),
+                       absl::UTCTimeZone()),
+      kOri);
+  WriteAll(Path("mixed.jsonl"), jsonl);
+  // A description cannot be signed without the agency's key.
+  testing::CommandResult r = VigilAt({"submit", Path("mixed.jsonl")});
+  EXPECT_EQ(r.exit_code, kRefused) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("needs --key"));
+  r = VigilAt({"submit", Path("mixed.jsonl"), "--key", Path("keys/agency.skey"),
+               "--openings", Path("openings.jsonl"), "--progress", "always"});
+  EXPECT_EQ(r.exit_code, kOk) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("2 records: 1 appended, 1 already"));
+  EXPECT_THAT(r.output, HasSubstr("] 2/2 records"));  // The progress bar.
+}
+
 TEST_F(CliE2ETest, ALogThatForksOrRollsBackIsCaughtWithEvidence) {
   ASSERT_EQ(
       VigilAt({"submit", WriteCsv("a", 10), "--key", Path("keys/agency.skey"),
