@@ -27,6 +27,19 @@ absl::StatusOr<std::vector<uint8_t>> Base64Decode(std::string_view text,
     return absl::InvalidArgumentError(absl::StrFormat(
         "%s: base64 length %d is not a multiple of 4", what, text.size()));
   }
+  // libsodium 1.0.18 reads bytes 0x80..0xff as '/' (a signed char in
+  // its lookup), so the alphabet is checked here: otherwise one encoding
+  // would have many spellings, and a signed note could be changed byte-wise
+  // without breaking its signatures.
+  for (const char c : text) {
+    const bool in_alphabet = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                             (c >= '0' && c <= '9') || c == '+' || c == '/' ||
+                             c == '=';
+    if (!in_alphabet) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s: malformed base64 (a byte outside the alphabet)", what));
+    }
+  }
   std::vector<uint8_t> out(text.size() / 4 * 3);
   size_t out_len = 0;
   const char* end = nullptr;
