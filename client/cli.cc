@@ -59,8 +59,8 @@ int Output::Fail(const absl::Status& status, bool verification) const {
                         ? absl::StrFormat("vigil-evidence-%d.json",
                                           absl::ToUnixMicros(absl::Now()))
                         : evidence_out;
-    if (absl::Status s =
-            server::WriteFileAtomically(evidence_file, *evidence, 0644);
+    // Never over earlier evidence.
+    if (absl::Status s = server::WriteNewFile(evidence_file, *evidence, 0644);
         !s.ok()) {
       std::cerr << "vigil: cannot keep the evidence: " << s.message() << "\n";
       std::cerr << *evidence;

@@ -123,6 +123,8 @@ void AddProveCommand(CLI::App& app, int* exit_code);
 void AddVerifyCommand(CLI::App& app, int* exit_code);
 void AddTileCommands(CLI::App& app, int* exit_code);
 void AddRegistryCommand(CLI::App& app, int* exit_code);
+void AddWitnessCommand(CLI::App& app, int* exit_code);
+void AddMonitorCommand(CLI::App& app, int* exit_code);
 
 }  // namespace vigil::client::cli
 

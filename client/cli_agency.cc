@@ -399,7 +399,17 @@ struct SubmitCounts {
   uint64_t appended = 0;
   uint64_t duplicates = 0;
   uint64_t refused = 0;
+  // Not taken because the log could not be reached or kept pushing back,
+  // even after retries: not a refusal of the record.
+  uint64_t unsent = 0;
 };
+
+// True if `status` says the record did not get to the log, rather than
+// that the log refused it.
+bool Unsent(const absl::Status& status) {
+  return absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status) ||
+         absl::IsResourceExhausted(status);
+}
 
 Json ResultJson(uint64_t line, const std::string& record_id,
                 const absl::Status& status) {
@@ -543,6 +553,8 @@ int Submit(const SubmitFlags& flags, const LogFlags& log) {
         json["leaf_hash"] = merkle::HexEncode(r.leaf_hash);
         if (flags.wait) json["tlog_proof"] = r.tlog_proof;
         ++(r.duplicate ? counts.duplicates : counts.appended);
+      } else if (Unsent(r.status)) {
+        ++counts.unsent;
       } else {
         ++counts.refused;
         if (EvidenceOf(r.status).has_value() && !misbehaviour.has_value()) {
@@ -559,20 +571,21 @@ int Submit(const SubmitFlags& flags, const LogFlags& log) {
   bar.Update(counts.read, /*final=*/true);
   const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
   if (misbehaviour.has_value()) return out.Fail(*misbehaviour);
-  const Json summary{{"records", counts.read},
-                     {"appended", counts.appended},
-                     {"duplicates", counts.duplicates},
-                     {"refused", counts.refused},
-                     {"seconds", seconds}};
+  const Json summary{
+      {"records", counts.read},          {"appended", counts.appended},
+      {"duplicates", counts.duplicates}, {"refused", counts.refused},
+      {"unsent", counts.unsent},         {"seconds", seconds}};
   if (out.json) {
     std::cerr << Json{{"summary", summary}}.dump() << "\n";
   } else {
     std::cerr << absl::StrFormat(
-        "vigil: %d records: %d appended, %d already in the log, %d refused "
-        "(%.1f s, %.0f records/s)\n",
+        "vigil: %d records: %d appended, %d already in the log, %d refused, "
+        "%d not sent (%.1f s, %.0f records/s)\n",
         counts.read, counts.appended, counts.duplicates, counts.refused,
-        seconds, seconds > 0 ? static_cast<double>(counts.read) / seconds : 0);
+        counts.unsent, seconds,
+        seconds > 0 ? static_cast<double>(counts.read) / seconds : 0);
   }
+  if (counts.unsent > 0) return kExitError;
   return counts.refused > 0 ? kExitRefused : kExitOk;
 }
 

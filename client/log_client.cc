@@ -1,7 +1,14 @@
 #include "client/log_client.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
@@ -10,6 +17,7 @@
 #include "absl/strings/cord.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "client/evidence.h"
 #include "client/signing.h"
 #include "merkle/encoding.h"
 #include "merkle/proof.h"
@@ -27,30 +35,45 @@ absl::Status FromGrpc(const grpc::Status& s, std::string_view call) {
                       absl::StrFormat("%s: %s", call, s.error_message()));
 }
 
+// An exclusive flock(2) on a lock file, held while the object lives.
+class FileLock {
+ public:
+  static absl::StatusOr<FileLock> Acquire(const std::string& path) {
+    std::error_code ec;
+    std::filesystem::create_directories(
+        std::filesystem::path(path).parent_path(), ec);
+    const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      return absl::UnavailableError(absl::StrFormat(
+          "cannot open lock file %s: %s", path, std::strerror(errno)));
+    }
+    while (flock(fd, LOCK_EX) != 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      close(fd);
+      return absl::UnavailableError(
+          absl::StrFormat("cannot lock %s: %s", path, std::strerror(err)));
+    }
+    return FileLock(fd);
+  }
+
+  FileLock(FileLock&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  FileLock& operator=(FileLock&&) = delete;
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+  ~FileLock() {
+    if (fd_ >= 0) close(fd_);  // Releases the lock.
+  }
+
+ private:
+  explicit FileLock(int fd) : fd_(fd) {}
+  int fd_;
+};
+
 bool Retryable(grpc::StatusCode code) {
   return code == grpc::StatusCode::UNAVAILABLE ||
          code == grpc::StatusCode::RESOURCE_EXHAUSTED ||
          code == grpc::StatusCode::DEADLINE_EXCEEDED;
-}
-
-// A failed check of what the log served: `code` and `message` as for any
-// error, and the evidence, with the failure and the log's origin added.
-absl::Status Misbehaviour(absl::StatusCode code, std::string_view kind,
-                          const std::string& message, std::string_view origin,
-                          Json evidence) {
-  Json doc;
-  doc["vigil_evidence"] = 1;
-  doc["kind"] = kind;
-  doc["failure"] = message;
-  doc["origin"] = origin;
-  doc["observed_at"] =
-      absl::FormatTime(absl::RFC3339_sec, absl::Now(), absl::UTCTimeZone());
-  doc.update(evidence);
-  absl::Status status(code, message);
-  status.SetPayload(
-      absl::string_view(kEvidencePayloadUrl.data(), kEvidencePayloadUrl.size()),
-      absl::Cord(doc.dump(2) + "\n"));
-  return status;
 }
 
 absl::StatusOr<merkle::Hash> HashFromBytes(std::string_view bytes,
@@ -77,13 +100,6 @@ absl::StatusOr<std::vector<merkle::Hash>> HashesFromProto(
 }
 
 }  // namespace
-
-std::optional<std::string> EvidenceOf(const absl::Status& status) {
-  absl::optional<absl::Cord> payload = status.GetPayload(absl::string_view(
-      kEvidencePayloadUrl.data(), kEvidencePayloadUrl.size()));
-  if (!payload.has_value()) return std::nullopt;
-  return std::string(*payload);
-}
 
 // ---------------------------------------------------------------------------
 // LogTrust
@@ -179,11 +195,10 @@ absl::StatusOr<std::unique_ptr<LogClient>> LogClient::Create(
   return client;
 }
 
-absl::Status LogClient::LoadState() {
-  if (options_.state_file.empty()) return absl::OkStatus();
+absl::StatusOr<std::optional<LogClient::Trusted>> LogClient::ReadState() const {
   absl::StatusOr<std::string> note =
       server::ReadFile(options_.state_file, size_t{1} << 20);
-  if (absl::IsNotFound(note.status())) return absl::OkStatus();
+  if (absl::IsNotFound(note.status())) return std::nullopt;
   if (!note.ok()) return note.status();
   // The witnesses that cosigned it were checked when it was stored; the
   // log's signature is checked again, so that a state file of another log,
@@ -196,8 +211,45 @@ absl::Status LogClient::LoadState() {
         "%s",
         options_.state_file, trust_.log().name(), opened.status().message()));
   }
+  return Trusted{opened->checkpoint, *std::move(note)};
+}
+
+absl::Status LogClient::LoadState() {
+  if (options_.state_file.empty()) return absl::OkStatus();
+  absl::StatusOr<std::optional<Trusted>> state = ReadState();
+  if (!state.ok()) return state.status();
   absl::MutexLock lock(&mu_);
-  trusted_ = Trusted{opened->checkpoint, *std::move(note)};
+  trusted_ = *std::move(state);
+  return absl::OkStatus();
+}
+
+absl::Status LogClient::AdoptStoredState() {
+  absl::StatusOr<std::optional<Trusted>> stored = ReadState();
+  if (!stored.ok()) return stored.status();
+  if (!stored->has_value()) return absl::OkStatus();
+  Trusted& disk = **stored;
+  if (!trusted_.has_value()) {
+    trusted_ = std::move(disk);
+    return absl::OkStatus();
+  }
+  const uint64_t mine = trusted_->checkpoint.size;
+  const uint64_t theirs = disk.checkpoint.size;
+  if (mine == theirs) {
+    if (disk.checkpoint.root == trusted_->checkpoint.root) {
+      return absl::OkStatus();
+    }
+    return Misbehaviour(
+        absl::StatusCode::kFailedPrecondition, "fork",
+        absl::StrFormat("the log signed two different trees of size %d "
+                        "(one seen by another client of this state file)",
+                        mine),
+        trust_.origin(),
+        {{"trusted_checkpoint", trusted_->note}, {"checkpoint", disk.note}});
+  }
+  // Every write of the state file is checked, under the lock, against what
+  // the file held before, and what this client holds came from the file or
+  // went into it: so the file's checkpoint, if larger, extends ours.
+  if (theirs > mine) trusted_ = std::move(disk);
   return absl::OkStatus();
 }
 
@@ -268,6 +320,17 @@ absl::StatusOr<VerifiedCheckpoint> LogClient::Observe(
     std::string note, merkle::Checkpoint checkpoint,
     merkle::CosignatureQuorum quorum, bool latest) {
   absl::MutexLock lock(&mu_);
+  // Clients sharing the state file (other processes too) take turns, and
+  // each checks against what the file holds now, not what it held when
+  // the client started: the trusted checkpoint only ever moves forward.
+  std::optional<FileLock> file_lock;
+  if (!options_.state_file.empty()) {
+    absl::StatusOr<FileLock> locked =
+        FileLock::Acquire(options_.state_file + ".lock");
+    if (!locked.ok()) return locked.status();
+    file_lock.emplace(*std::move(locked));
+    if (absl::Status s = AdoptStoredState(); !s.ok()) return s;
+  }
   Trusted seen{std::move(checkpoint), std::move(note)};
   VerifiedCheckpoint out;
   out.checkpoint = seen.checkpoint;

@@ -43,6 +43,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "client/evidence.h"
 #include "merkle/checkpoint.h"
 #include "merkle/cosignature.h"
 #include "merkle/hash.h"
@@ -97,14 +98,6 @@ class LogTrust {
   size_t quorum_ = 0;
 };
 
-// The URL under which a failed check stores its evidence in the status.
-inline constexpr std::string_view kEvidencePayloadUrl =
-    "type.vigil.dev/evidence";
-
-// The evidence a failed check attached to `status` (a JSON document), or
-// nullopt for an error that is not a failed check of the log's data.
-std::optional<std::string> EvidenceOf(const absl::Status& status);
-
 struct LogClientOptions {
   // The deadline of each attempt of each call.
   absl::Duration call_timeout = absl::Seconds(30);
@@ -132,7 +125,9 @@ struct VerifiedCheckpoint {
   std::optional<merkle::Checkpoint> previous;
 };
 
-// The outcome of one submitted record.
+// The outcome of one submitted record. Without wait_for_inclusion, `index`
+// and `duplicate` are the log's promise: only the leaf hash is checked.
+// With it, the bundle proves them.
 struct SubmitResult {
   absl::Status status;  // OK when the record is in the log.
   uint64_t index = 0;
@@ -190,22 +185,30 @@ class LogClient {
   absl::StatusOr<std::vector<std::string>> GetEntries(uint64_t start,
                                                       uint64_t count);
 
-  // The agency registry as the log holds it now.
+  // The agency registry as the server reports it. Not verified: the log's
+  // registry-change entries are the authority (client/monitor.h replays
+  // them).
   absl::StatusOr<std::vector<vigil::v1::AgencyKey>> ListAgencyKeys();
 
   // The last checkpoint this client trusted, if any.
   std::optional<merkle::Checkpoint> trusted() const;
 
  private:
-  LogClient(std::shared_ptr<grpc::Channel> channel, LogTrust trust,
-            LogClientOptions options);
-
-  absl::Status LoadState();
   struct Trusted {
     merkle::Checkpoint checkpoint;
     std::string note;  // As the log signed it, with any cosignatures.
   };
 
+  LogClient(std::shared_ptr<grpc::Channel> channel, LogTrust trust,
+            LogClientOptions options);
+
+  // The checkpoint in the state file, verified with the log's key; nullopt
+  // if there is no state file yet.
+  absl::StatusOr<std::optional<Trusted>> ReadState() const;
+  absl::Status LoadState();
+  // Brings the trusted checkpoint up to the state file's, which another
+  // client may have moved on. Two trees of one size are a fork (evidence).
+  absl::Status AdoptStoredState() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Checks the signed checkpoint `note`, already opened as `checkpoint`,
   // against the trusted one: the same tree, or consistent with it; and
   // makes it the trusted one if it is larger. With `latest` (it is what the

@@ -175,6 +175,7 @@ absl::StatusOr<OpeningsLine> ParseOpeningsLine(std::string_view text) {
 absl::StatusOr<OpeningsLine> FindOpenings(std::string_view content,
                                           const merkle::Hash& leaf_hash) {
   size_t number = 0;
+  size_t malformed = 0;
   while (!content.empty()) {
     ++number;
     const size_t end = content.find('\n');
@@ -182,16 +183,18 @@ absl::StatusOr<OpeningsLine> FindOpenings(std::string_view content,
     content = end == std::string_view::npos ? std::string_view()
                                             : content.substr(end + 1);
     if (text.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+    // A line torn by a crash must not hide the lines after it.
     absl::StatusOr<OpeningsLine> line = ParseOpeningsLine(text);
     if (!line.ok()) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "openings line %d: %s", number, line.status().message()));
+      ++malformed;
+      continue;
     }
     if (line->leaf_hash == leaf_hash) return line;
   }
-  return absl::NotFoundError(
-      absl::StrFormat("no openings for the entry with leaf hash %s",
-                      merkle::HexEncode(leaf_hash)));
+  return absl::NotFoundError(absl::StrFormat(
+      "no openings for the entry with leaf hash %s (%d malformed lines "
+      "skipped)",
+      merkle::HexEncode(leaf_hash), malformed));
 }
 
 }  // namespace vigil::client

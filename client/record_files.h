@@ -52,8 +52,8 @@ std::string FormatOpeningsLine(const OpeningsLine& line);
 absl::StatusOr<OpeningsLine> ParseOpeningsLine(std::string_view json);
 
 // The openings of the record with leaf hash `leaf_hash` among the JSON
-// Lines `file_content`. NOT_FOUND if no line has it; INVALID_ARGUMENT
-// naming the line for a malformed one.
+// Lines `file_content`. Malformed lines (a line torn by a crash) are
+// skipped. NOT_FOUND if no line has it, saying how many were skipped.
 absl::StatusOr<OpeningsLine> FindOpenings(std::string_view file_content,
                                           const merkle::Hash& leaf_hash);
 

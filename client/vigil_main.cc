@@ -9,6 +9,8 @@
 //   vigil open        check commitment openings against a record
 //   vigil audit-tiles / prove-tiles   the same for a static tile log
 //   vigil registry    register, rotate, revoke and list agency keys
+//   vigil witness     a c2sp.org/tlog-witness server that cosigns checkpoints
+//   vigil monitor     audit a log and flag prohibited lookups
 //
 // Every subcommand has --help and --json; exit codes are in client/cli.h
 // and docs/cli.md.
@@ -34,6 +36,8 @@ int main(int argc, char** argv) {
     cli::AddOpenCommand(app, &exit_code);
     cli::AddTileCommands(app, &exit_code);
     cli::AddRegistryCommand(app, &exit_code);
+    cli::AddWitnessCommand(app, &exit_code);
+    cli::AddMonitorCommand(app, &exit_code);
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);

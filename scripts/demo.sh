@@ -39,7 +39,7 @@ echo "== 2. Start vigil-server on an embedded RocksDB in $work/db"
 server_pid=$!
 grpc=
 for _ in $(seq 100); do
-  grpc=$(sed -n 's/^vigil-server: grpc listening on //p' "$work/server.log")
+  grpc=$(sed -n 's/^vigil-server: grpc listening on //p' "$work/server.log" 2>/dev/null || true)
   [ -n "$grpc" ] && break
   kill -0 "$server_pid" 2>/dev/null || break
   sleep 0.1

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -61,6 +62,23 @@ absl::Status SyncAndClose(FileDescriptor& fd, const std::string& path) {
   return absl::OkStatus();
 }
 
+// NOT_FOUND only when the file does not exist: any other failure (no
+// permission, too many open files, I/O error) must not pass for "absent".
+absl::Status OpenError(const std::string& what, int err) {
+  const std::string message =
+      absl::StrFormat("cannot open %s: %s", what, std::strerror(err));
+  if (err == ENOENT) return absl::NotFoundError(message);
+  if (err == EACCES || err == EPERM) {
+    return absl::PermissionDeniedError(message);
+  }
+  return absl::UnavailableError(message);
+}
+
+std::string ParentOf(const std::string& path) {
+  const std::string dir = std::filesystem::path(path).parent_path().string();
+  return dir.empty() ? "." : dir;
+}
+
 absl::Status SyncDirectory(const std::string& dir) {
   FileDescriptor fd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (fd.get() < 0) return Errno("open directory", dir, errno);
@@ -92,11 +110,9 @@ absl::StatusOr<std::string> ReadOpenFile(int fd, const std::string& path,
 
 absl::StatusOr<std::string> ReadFile(const std::string& path,
                                      size_t max_bytes) {
-  FileDescriptor fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) {
-    return absl::NotFoundError(
-        absl::StrFormat("cannot open %s: %s", path, std::strerror(errno)));
-  }
+  // O_NONBLOCK: a FIFO must not hang the open before it is refused below.
+  FileDescriptor fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+  if (fd.get() < 0) return OpenError(path, errno);
   struct stat info {};
   if (fstat(fd.get(), &info) != 0 || !S_ISREG(info.st_mode)) {
     return absl::FailedPreconditionError(
@@ -106,11 +122,8 @@ absl::StatusOr<std::string> ReadFile(const std::string& path,
 }
 
 absl::StatusOr<std::string> ReadKeyFile(const std::string& path, bool secret) {
-  FileDescriptor fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) {
-    return absl::NotFoundError(absl::StrFormat("cannot open key file %s: %s",
-                                               path, std::strerror(errno)));
-  }
+  FileDescriptor fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+  if (fd.get() < 0) return OpenError("key file " + path, errno);
   struct stat info {};
   if (fstat(fd.get(), &info) != 0 || !S_ISREG(info.st_mode)) {
     return absl::FailedPreconditionError(
@@ -146,8 +159,13 @@ absl::Status WriteNewFile(const std::string& path, std::string_view content,
     }
     return Errno("create", path, errno);
   }
-  if (absl::Status s = WriteAll(fd.get(), content, path); !s.ok()) return s;
-  return SyncAndClose(fd, path);
+  absl::Status s = WriteAll(fd.get(), content, path);
+  if (s.ok()) s = SyncAndClose(fd, path);
+  if (!s.ok()) {
+    unlink(path.c_str());  // Never leave a part of a file behind.
+    return s;
+  }
+  return SyncDirectory(ParentOf(path));
 }
 
 absl::Status WriteFileAtomically(const std::string& path,
@@ -161,8 +179,10 @@ absl::Status WriteFileAtomically(const std::string& path,
     return absl::UnavailableError(
         absl::StrFormat("cannot create %s: %s", dir.string(), ec.message()));
   }
-  const std::string temp = absl::StrFormat("%s.tmp-%d", path, getpid());
-  std::filesystem::remove(temp, ec);
+  // A name no other writer in this or another process uses at once.
+  static std::atomic<uint64_t> counter{0};
+  const std::string temp =
+      absl::StrFormat("%s.tmp-%d-%d", path, getpid(), counter++);
   if (absl::Status s = WriteNewFile(temp, content, mode); !s.ok()) return s;
   if (rename(temp.c_str(), path.c_str()) != 0) {
     const int err = errno;
@@ -175,11 +195,35 @@ absl::Status WriteFileAtomically(const std::string& path,
 
 absl::Status AppendDurably(const std::string& path, std::string_view content,
                            mode_t mode) {
-  FileDescriptor fd(
-      open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, mode));
+  const bool created = access(path.c_str(), F_OK) != 0;
+  FileDescriptor fd(open(path.c_str(),
+                         O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW,
+                         mode));
   if (fd.get() < 0) return Errno("open", path, errno);
+  struct stat info {};
+  if (fstat(fd.get(), &info) != 0 || !S_ISREG(info.st_mode)) {
+    return absl::FailedPreconditionError(
+        absl::StrFormat("%s is not a regular file", path));
+  }
+  if ((mode & 077) == 0 && (info.st_mode & 077) != 0) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "%s has mode %04o but holds secrets: group and others must have no "
+        "access (chmod 600)",
+        path, info.st_mode & 07777));
+  }
+  // A line torn by a crash stays a line of its own.
+  if (info.st_size > 0) {
+    char last = '\n';
+    if (pread(fd.get(), &last, 1, info.st_size - 1) != 1) {
+      return Errno("read", path, errno);
+    }
+    if (last != '\n') {
+      if (absl::Status s = WriteAll(fd.get(), "\n", path); !s.ok()) return s;
+    }
+  }
   if (absl::Status s = WriteAll(fd.get(), content, path); !s.ok()) return s;
-  return SyncAndClose(fd, path);
+  if (absl::Status s = SyncAndClose(fd, path); !s.ok()) return s;
+  return created ? SyncDirectory(ParentOf(path)) : absl::OkStatus();
 }
 
 }  // namespace vigil::server

@@ -7,8 +7,10 @@
 // after a crash a reader sees the old content or the new, never a part.
 //
 // Errors name the path and the system's reason, never the content (which
-// may be a secret). NOT_FOUND for a missing file, ALREADY_EXISTS for a file
-// that must not be replaced, UNAVAILABLE for other I/O failures.
+// may be a secret). NOT_FOUND only for a file that does not exist (so an
+// unreadable file never passes for an absent one), PERMISSION_DENIED for
+// one we may not open, ALREADY_EXISTS for a file that must not be replaced,
+// UNAVAILABLE for other I/O failures.
 //
 // Thread-safety: the functions are safe from any thread; concurrent writers
 // of one path are the caller's business.
@@ -41,8 +43,9 @@ absl::StatusOr<std::string> ReadFile(const std::string& path,
 // if it cannot be opened. Messages name the path, never the content.
 absl::StatusOr<std::string> ReadKeyFile(const std::string& path, bool secret);
 
-// Creates `path` with `mode` and writes `content` durably. ALREADY_EXISTS
-// if the file exists: it is never replaced.
+// Creates `path` with `mode` and writes `content` durably (the file, then
+// its directory, fsync'ed). ALREADY_EXISTS if the file exists: it is never
+// replaced. On failure the new file is removed.
 absl::Status WriteNewFile(const std::string& path, std::string_view content,
                           mode_t mode);
 
@@ -52,9 +55,14 @@ absl::Status WriteNewFile(const std::string& path, std::string_view content,
 absl::Status WriteFileAtomically(const std::string& path,
                                  std::string_view content, mode_t mode = 0644);
 
-// Appends `content` to `path` (created with `mode` if missing) and fsyncs.
-// An existing file keeps its mode. A crash during the call may leave a
-// prefix of `content` at the end of the file, never damage what was there.
+// Appends the lines `content` to the regular file `path` (created with
+// `mode` if missing; symbolic links are refused) and fsyncs it (and its
+// directory when created). If the file does not end in '\n', one is
+// written first, so a line torn by an earlier crash stays a line of its
+// own. When `mode` gives group and others no access (a file of secrets),
+// an existing file that does is refused (FAILED_PRECONDITION) rather than
+// appended to. A crash during the call may leave a prefix of `content` at
+// the end of the file, never damage what was there.
 absl::Status AppendDurably(const std::string& path, std::string_view content,
                            mode_t mode);
 

@@ -160,6 +160,23 @@ TEST_F(LogClientTest, ARollbackIsCaughtAcrossRuns) {
   EXPECT_EQ(EvidenceJson(c.status())["kind"], "rollback");
 }
 
+TEST_F(LogClientTest, ClientsSharingAStateFileNeverMoveItBackwards) {
+  AppendAndPublish(Entries(2));
+  std::unique_ptr<LogClient> b = Client();
+  ASSERT_TRUE(b->LatestCheckpoint().ok());
+  AppendAndPublish(Entries(2, " more"));
+  std::unique_ptr<LogClient> a = Client();
+  ASSERT_TRUE(a->LatestCheckpoint().ok());  // The file now trusts size 4.
+  const std::string four = *server::ReadFile(dir_.Sub("state"));
+  // A history consistent with what b saw (size 2), not with size 4.
+  std::vector<std::string> forked = Entries(2);
+  forked.push_back("forked");
+  log_.ReplaceHistory(forked);
+  absl::StatusOr<VerifiedCheckpoint> c = b->LatestCheckpoint();
+  EXPECT_THAT(c, IsError(absl::StatusCode::kFailedPrecondition, "rolled back"));
+  EXPECT_EQ(*server::ReadFile(dir_.Sub("state")), four);
+}
+
 TEST_F(LogClientTest, AStateFileOfAnotherLogIsRefused) {
   testing::FakeLog other(kOrigin);
   ASSERT_TRUE(

@@ -122,16 +122,17 @@ class CliE2ETest : public ::testing::Test {
     return Vigil(args);
   }
 
-  void StartServer(const std::string& db) {
-    ASSERT_TRUE(server_
-                    .Start(VIGIL_SERVER_BINARY,
-                           {"serve", "--grpc-address", "127.0.0.1:0",
-                            "--http-address", "", "--data-dir", Path(db),
-                            "--log-key-file", Path("keys/log.skey"),
-                            "--registry-key-file", Path("keys/registry.vkey"),
-                            "--checkpoint-interval", "50ms"},
-                           /*expect_http=*/false)
-                    .ok())
+  void StartServer(const std::string& db, bool http = false) {
+    ASSERT_TRUE(
+        server_
+            .Start(
+                VIGIL_SERVER_BINARY,
+                {"serve", "--grpc-address", "127.0.0.1:0", "--http-address",
+                 http ? "127.0.0.1:0" : "", "--data-dir", Path(db),
+                 "--log-key-file", Path("keys/log.skey"), "--registry-key-file",
+                 Path("keys/registry.vkey"), "--checkpoint-interval", "50ms"},
+                /*expect_http=*/http)
+            .ok())
         << server_.Log();
   }
 
@@ -437,7 +438,7 @@ TEST_F(CliE2ETest, SubmitReportsEveryRefusedRecordByItsLine) {
                Path("openings.jsonl"), "--results", Path("results.jsonl")});
   EXPECT_EQ(r.exit_code, kRefused) << r.output;
   EXPECT_THAT(r.output, HasSubstr("22 records: 20 appended, 0 already in "
-                                  "the log, 2 refused"));
+                                  "the log, 2 refused, 0 not sent"));
   std::map<int, Json> by_line;
   for (const std::string& line : Lines(ReadAll(Path("results.jsonl")))) {
     const Json j = Json::parse(line);
@@ -526,6 +527,112 @@ TEST_F(CliE2ETest, ALogThatForksOrRollsBackIsCaughtWithEvidence) {
   EXPECT_EQ(evidence["kind"], "rollback");
   EXPECT_EQ(evidence["trusted_checkpoint"], state);
   EXPECT_EQ(ReadAll(Path("state")), state);
+}
+
+TEST_F(CliE2ETest, AnUnreachableLogIsAnErrorNotARefusal) {
+  ASSERT_EQ(Record("r-1", "CA DL D1").exit_code, kOk);
+  server_.Kill();
+  const testing::CommandResult r = VigilAt(
+      {"submit", Path("records.jsonl"), "--attempts", "2", "--timeout", "2"});
+  EXPECT_EQ(r.exit_code, kError) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("0 refused, 1 not sent"));
+}
+
+TEST_F(CliE2ETest, AMonitorFlagsAnImmigrationLookupOfDmvDataOverClets) {
+  server_.Kill();
+  StartServer("monitored-db", /*http=*/true);
+  Register("keys/agency.vkey", "LOCAL_POLICE");
+  ASSERT_EQ(Vigil({"keygen", "--kind", "agency", "--name", "DCICE0000", "--out",
+                   Path("keys/ice")})
+                .exit_code,
+            kOk);
+  Register("keys/ice.vkey", "FEDERAL_IMMIGRATION");
+  // A compliant lookup by the police, then ICE reading DMV data over CLETS.
+  ASSERT_EQ(Record("police-1", "CA DL D1").exit_code, kOk);
+  const testing::CommandResult ice = Vigil({"record",
+                                            "--key",
+                                            Path("keys/ice.skey"),
+                                            "--openings",
+                                            Path("ice-openings.jsonl"),
+                                            "--out",
+                                            Path("records.jsonl"),
+                                            "--record-id",
+                                            "ice-1",
+                                            "--role",
+                                            "REQUESTER",
+                                            "--correlation-id",
+                                            "CLETS-ICE-1",
+                                            "--event-time",
+                                            "now",
+                                            "--requesting-ori",
+                                            "DCICE0000",
+                                            "--operator",
+                                            "agent 7",
+                                            "--source-system",
+                                            "CLETS",
+                                            "--destination",
+                                            "CA",
+                                            "--message-key",
+                                            "DQ",
+                                            "--category",
+                                            "DMV_PII",
+                                            "--category",
+                                            "ADDRESS",
+                                            "--declared-purpose",
+                                            "CIVIL_IMMIGRATION",
+                                            "--legal-process",
+                                            "ADMINISTRATIVE_WARRANT",
+                                            "--subject",
+                                            "CA DL D2",
+                                            "--outcome",
+                                            "HIT"});
+  ASSERT_EQ(ice.exit_code, kOk) << ice.output;
+  ASSERT_EQ(VigilAt({"submit", Path("records.jsonl"), "--wait"}).exit_code,
+            kOk);
+
+  const std::string policy = std::filesystem::path(__FILE__)
+                                 .parent_path()
+                                 .parent_path()
+                                 .parent_path() /
+                             "client/policy/ca-clets-sb54.json";
+  const std::vector<std::string> monitor = {"monitor",
+                                            "--log-url",
+                                            "http://" + server_.http_address(),
+                                            "--log-key",
+                                            Path("keys/log.vkey"),
+                                            "--registry-key",
+                                            Path("keys/registry.vkey"),
+                                            "--policy",
+                                            policy,
+                                            "--state",
+                                            Path("monitor.json"),
+                                            "--alerts",
+                                            Path("alerts.jsonl")};
+  testing::CommandResult r = Vigil(monitor);
+  EXPECT_EQ(r.exit_code, kRefused) << r.output;  // 3: alerts raised.
+  const std::vector<std::string> alerts = Lines(ReadAll(Path("alerts.jsonl")));
+  ASSERT_EQ(alerts.size(), 1u) << r.output;
+  const Json alert = Json::parse(alerts[0]);
+  EXPECT_EQ(alert["rule"], "ca-sb54/clets-non-chri-to-immigration");
+  EXPECT_EQ(alert["agency"], "DCICE0000");
+  EXPECT_EQ(alert["record_id"], "ice-1");
+  // The alert's bundle convinces a court, with the entry from the log.
+  WriteAll(Path("alert.tlog-proof"), alert["tlog_proof"]);
+  ASSERT_EQ(
+      VigilAt({"prove", "--index", std::to_string(alert["index"].get<int>()),
+               "--out", Path("ignored.tlog-proof"), "--entry-out",
+               Path("alert.entry")})
+          .exit_code,
+      kOk);
+  r = Verify({"--agency-key", Path("keys/ice.vkey")}, "alert.tlog-proof",
+             "alert.entry");
+  EXPECT_EQ(r.exit_code, kOk) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("CIVIL_IMMIGRATION"));
+
+  // Nothing new: a second run raises nothing and exits 0.
+  r = Vigil(monitor);
+  EXPECT_EQ(r.exit_code, kOk) << r.output;
+  EXPECT_EQ(Lines(ReadAll(Path("alerts.jsonl"))).size(), 1u);
 }
 
 TEST_F(CliE2ETest, KeygenNeverOverwritesAndKeepsSecretsPrivate) {

@@ -27,6 +27,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "client/http_tile_source.h"
 #include "client/signing.h"
 #include "client/tile_source.h"
 #include "client/tree_audit.h"
@@ -34,7 +35,6 @@
 #include "merkle/proof.h"
 #include "merkle/tlog_proof.h"
 #include "server/entry.h"
-#include "tests/testing/http_tile_source.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/test_records.h"
 #include "vigil/v1/log.grpc.pb.h"
@@ -418,7 +418,7 @@ TEST_F(ServerE2ETest, SubmitProveAuditAndRestartWithoutLoss) {
 
   // Over HTTP: the checkpoint, and the whole tree rebuilt from tiles and
   // bundles, equal what gRPC says.
-  testing::HttpTileSource tiles("127.0.0.1", server_.http_port());
+  client::HttpTileSource tiles("127.0.0.1", server_.http_port());
   absl::StatusOr<std::string> http_note = tiles.Fetch("checkpoint");
   ASSERT_TRUE(http_note.ok()) << http_note.status();
   absl::StatusOr<merkle::OpenedCheckpoint> http_checkpoint =

@@ -2,9 +2,11 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -101,13 +103,53 @@ TEST(WriteFileAtomicallyTest, FailureLeavesTheOldContent) {
   testing::TempDir dir;
   const std::string path = dir.Sub("state");
   ASSERT_TRUE(WriteFileAtomically(path, "old", 0644).ok());
-  // Block the temporary file's name with a non-empty directory, so the
-  // new content cannot be written.
-  const std::filesystem::path blocker =
-      dir.path() / ("state.tmp-" + std::to_string(getpid()));
-  std::filesystem::create_directories(blocker / "inside");
-  EXPECT_FALSE(WriteFileAtomically(path, "new", 0644).ok());
+  // A file size limit makes the write of the new content fail.
+  std::signal(SIGXFSZ, SIG_IGN);
+  struct rlimit before {};
+  getrlimit(RLIMIT_FSIZE, &before);
+  struct rlimit small = before;
+  small.rlim_cur = 1000;
+  setrlimit(RLIMIT_FSIZE, &small);
+  const absl::Status s =
+      WriteFileAtomically(path, std::string(2000, 'n'), 0644);
+  setrlimit(RLIMIT_FSIZE, &before);
+  EXPECT_THAT(s, IsError(absl::StatusCode::kUnavailable, "state"));
   EXPECT_EQ(*ReadFile(path), "old");
+  int files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path())) {
+    static_cast<void>(e);
+    ++files;
+  }
+  EXPECT_EQ(files, 1);  // No temporary file is left behind.
+}
+
+TEST(ReadFileTest, OnlyAMissingFileIsNotFound) {
+  testing::TempDir dir;
+  std::filesystem::create_symlink(dir.Sub("loop"), dir.Sub("loop"));
+  const absl::StatusOr<std::string> looped = ReadFile(dir.Sub("loop"));
+  EXPECT_FALSE(looped.ok());
+  EXPECT_FALSE(absl::IsNotFound(looped.status())) << looped.status();
+  EXPECT_FALSE(absl::IsNotFound(ReadKeyFile(dir.Sub("loop"), false).status()));
+  ASSERT_EQ(mkfifo(dir.Sub("fifo").c_str(), 0600), 0);
+  EXPECT_THAT(ReadFile(dir.Sub("fifo")),
+              IsError(absl::StatusCode::kFailedPrecondition, "regular file"));
+}
+
+TEST(AppendDurablyTest, RefusesToAddSecretsToAFileOthersCanRead) {
+  testing::TempDir dir;
+  WriteFile(dir.Sub("openings"), "", 0644);
+  EXPECT_THAT(AppendDurably(dir.Sub("openings"), "secret\n", 0600),
+              IsError(absl::StatusCode::kFailedPrecondition, "chmod 600"));
+  EXPECT_EQ(*ReadFile(dir.Sub("openings")), "");
+  std::filesystem::create_symlink(dir.Sub("target"), dir.Sub("link"));
+  EXPECT_FALSE(AppendDurably(dir.Sub("link"), "secret\n", 0600).ok());
+}
+
+TEST(AppendDurablyTest, ATornLastLineStaysALineOfItsOwn) {
+  testing::TempDir dir;
+  WriteFile(dir.Sub("lines"), "one\ntw", 0600);
+  ASSERT_TRUE(AppendDurably(dir.Sub("lines"), "three\n", 0600).ok());
+  EXPECT_EQ(*ReadFile(dir.Sub("lines")), "one\ntw\nthree\n");
 }
 
 TEST(AppendDurablyTest, AppendsAndKeepsTheMode) {

@@ -9,10 +9,10 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
+#include "client/http_tile_source.h"
 #include "client/signing.h"
 #include "client/tree_audit.h"
 #include "merkle/tiles.h"
-#include "tests/testing/http_tile_source.h"
 #include "tests/testing/in_process_log.h"
 #include "tests/testing/test_records.h"
 
@@ -180,7 +180,7 @@ TEST_F(HttpServerTest, ServesOverHttpAndTheTreeAudits) {
   EXPECT_EQ(bad->status, 400);
 
   {
-    testing::HttpTileSource source("127.0.0.1", (*server)->port());
+    client::HttpTileSource source("127.0.0.1", (*server)->port());
     absl::StatusOr<client::TreeAuditReport> report =
         client::AuditTree(source, latest->checkpoint);
     ASSERT_TRUE(report.ok()) << report.status();

@@ -168,7 +168,9 @@ grpc::Status FakeLog::SubmitRecords(grpc::ServerContext*,
     bundle.index = result->index();
     bundle.checkpoint = checkpoint_;
     bundle.inclusion = *tree_.InclusionProof(result->index(), published_size_);
-    if (corrupt_proofs_) bundle.inclusion[0][0] ^= 0x01;
+    if (corrupt_proofs_ && !bundle.inclusion.empty()) {
+      bundle.inclusion[0][0] ^= 0x01;
+    }
     result->set_tlog_proof(*merkle::MarshalTlogProof(bundle));
   }
   return grpc::Status::OK;

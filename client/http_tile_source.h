@@ -1,11 +1,11 @@
-// A client::TileSource that reads a tlog-tiles log over HTTP (cpp-httplib),
-// so client/tree_audit.h can audit a running server.
+// A TileSource that reads a c2sp.org/tlog-tiles log over HTTP (cpp-httplib):
+// a running vigil-server's HTTP read path, or any static mirror of a log.
 //
 // Thread-safety: safe for concurrent use (requests are serialised on one
 // connection).
 
-#ifndef VIGIL_TESTS_TESTING_HTTP_TILE_SOURCE_H_
-#define VIGIL_TESTS_TESTING_HTTP_TILE_SOURCE_H_
+#ifndef VIGIL_CLIENT_HTTP_TILE_SOURCE_H_
+#define VIGIL_CLIENT_HTTP_TILE_SOURCE_H_
 
 #include <cstdint>
 #include <memory>
@@ -21,12 +21,19 @@ namespace httplib {
 class Client;
 }  // namespace httplib
 
-namespace vigil::testing {
+namespace vigil::client {
 
-class HttpTileSource final : public client::TileSource {
+class HttpTileSource final : public TileSource {
  public:
-  // Reads from http://host:port/<path>.
-  HttpTileSource(const std::string& host, uint16_t port);
+  // Reads from http://host:port<prefix>/<path>; `prefix` is empty or starts
+  // with '/' and does not end with one.
+  HttpTileSource(const std::string& host, uint16_t port,
+                 std::string prefix = "");
+  // A source for a URL "http://host:port[/prefix]". INVALID_ARGUMENT for
+  // another scheme (https is not supported yet), a missing or bad port, or
+  // a query or fragment.
+  static absl::StatusOr<std::unique_ptr<HttpTileSource>> FromUrl(
+      std::string_view url);
   ~HttpTileSource() override;
 
   // GET /<path>: the body on 200, NOT_FOUND on 404, INVALID_ARGUMENT on
@@ -40,11 +47,12 @@ class HttpTileSource final : public client::TileSource {
 
  private:
   mutable absl::Mutex mu_;
+  const std::string prefix_;
   std::unique_ptr<httplib::Client> client_ ABSL_GUARDED_BY(mu_);
   std::string last_cache_control_ ABSL_GUARDED_BY(mu_);
   uint64_t fetches_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
-}  // namespace vigil::testing
+}  // namespace vigil::client
 
-#endif  // VIGIL_TESTS_TESTING_HTTP_TILE_SOURCE_H_
+#endif  // VIGIL_CLIENT_HTTP_TILE_SOURCE_H_

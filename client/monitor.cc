@@ -1,0 +1,391 @@
+#include "client/monitor.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <utility>
+
+#include "absl/strings/str_format.h"
+#include "client/evidence.h"
+#include "client/signing.h"
+#include "merkle/compact_range.h"
+#include "merkle/encoding.h"
+#include "merkle/tlog_proof.h"
+#include "server/entry.h"
+#include "server/files.h"
+#include "server/record_checks.h"
+#include "server/registry.h"
+
+namespace vigil::client {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+// What reconciliation keeps of one lookup.
+struct Lookup {
+  uint32_t roles = 0;  // Bit (1 << role) for each role that logged it.
+  uint64_t first_index = 0;
+  int64_t event_centis = 0;
+  std::string first_ori;
+  std::string record_id;
+};
+
+std::optional<RegistryFacts::Agency> AgencyOf(
+    const std::optional<vigil::v1::AgencyKey>& key) {
+  if (!key.has_value()) return std::nullopt;
+  return RegistryFacts::Agency{
+      key->ori(), static_cast<vigil::v1::AgencyClass>(key->agency_class()),
+      key->state()};
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Monitor>> Monitor::Create(
+    TileSource* source, LogTrust trust, MonitorOptions options) {
+  if (options.state_file.empty()) {
+    return absl::InvalidArgumentError("a monitor needs a state file");
+  }
+  std::optional<merkle::Ed25519Verifier> registry;
+  if (options.vigil_records) {
+    absl::StatusOr<merkle::Ed25519Verifier> parsed =
+        merkle::Ed25519Verifier::FromVerifierKey(options.registry_vkey);
+    if (!parsed.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("registry key: %s", parsed.status().message()));
+    }
+    registry.emplace(*std::move(parsed));
+  }
+  std::unique_ptr<Monitor> monitor(new Monitor(
+      source, std::move(trust), std::move(options), std::move(registry)));
+  if (absl::Status s = monitor->LoadState(); !s.ok()) return s;
+  return monitor;
+}
+
+absl::Status Monitor::LoadState() {
+  absl::StatusOr<std::string> text =
+      server::ReadFile(options_.state_file, size_t{1} << 20);
+  if (absl::IsNotFound(text.status())) return absl::OkStatus();
+  if (!text.ok()) return text.status();
+  const Json json = Json::parse(*text, nullptr, /*allow_exceptions=*/false);
+  if (!json.is_object() || !json.contains("checkpoint") ||
+      !json["checkpoint"].is_string() || !json.contains("position") ||
+      !json["position"].is_number_unsigned() ||
+      !json.contains("latest_event_centis") ||
+      !json["latest_event_centis"].is_number_integer()) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "monitor state %s is not a monitor state file", options_.state_file));
+  }
+  State state;
+  state.note = json["checkpoint"].get<std::string>();
+  state.position = json["position"].get<uint64_t>();
+  state.latest_event_centis = json["latest_event_centis"].get<int64_t>();
+  absl::StatusOr<merkle::OpenedCheckpoint> opened =
+      merkle::OpenCheckpoint(state.note, trust_.log(), trust_.origin());
+  if (!opened.ok()) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "the checkpoint in monitor state %s does not verify: %s",
+        options_.state_file, opened.status().message()));
+  }
+  state.checkpoint = opened->checkpoint;
+  if (state.position > state.checkpoint.size) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "monitor state %s: position %d is past its checkpoint's size %d",
+        options_.state_file, state.position, state.checkpoint.size));
+  }
+  state_ = std::move(state);
+  return absl::OkStatus();
+}
+
+absl::Status Monitor::SaveState(const State& state) {
+  Json json;
+  json["checkpoint"] = state.note;
+  json["position"] = state.position;
+  json["latest_event_centis"] = state.latest_event_centis;
+  return server::WriteFileAtomically(options_.state_file, json.dump(2) + "\n",
+                                     0644);
+}
+
+absl::StatusOr<std::string> Monitor::BundleFor(uint64_t index,
+                                               const std::string& note,
+                                               uint64_t size) {
+  absl::StatusOr<std::vector<merkle::Hash>> proof =
+      InclusionProofFromTiles(*source_, index, size);
+  if (!proof.ok()) return proof.status();
+  merkle::TlogProof bundle;
+  bundle.index = index;
+  bundle.inclusion = *std::move(proof);
+  bundle.checkpoint = note;
+  return merkle::MarshalTlogProof(bundle);
+}
+
+absl::StatusOr<MonitorRun> Monitor::RunOnce(
+    const std::function<void(uint64_t, uint64_t)>& progress) {
+  absl::StatusOr<std::string> note = source_->Fetch("checkpoint");
+  if (!note.ok()) return note.status();
+  merkle::CosignatureQuorum quorum;
+  absl::StatusOr<merkle::OpenedCheckpoint> opened = trust_.Open(*note, &quorum);
+  if (!opened.ok()) {
+    return Misbehaviour(
+        opened.status().code(), "bad-checkpoint",
+        absl::StrFormat("the log's checkpoint does not verify: %s",
+                        opened.status().message()),
+        trust_.origin(), {{"checkpoint", *note}});
+  }
+  MonitorRun run;
+  run.checkpoint = opened->checkpoint;
+  const merkle::Checkpoint& now = run.checkpoint;
+  if (state_.has_value()) {
+    const merkle::Checkpoint& old = state_->checkpoint;
+    run.previous_size = old.size;
+    if (now.size < old.size) {
+      return Misbehaviour(
+          absl::StatusCode::kFailedPrecondition, "rollback",
+          absl::StrFormat("the log rolled back: its checkpoint has size %d, "
+                          "smaller than the verified size %d",
+                          now.size, old.size),
+          trust_.origin(),
+          {{"trusted_checkpoint", state_->note}, {"checkpoint", *note}});
+    }
+    if (now.size == old.size && now.root != old.root) {
+      return Misbehaviour(
+          absl::StatusCode::kFailedPrecondition, "fork",
+          absl::StrFormat("the log signed two different trees of size %d",
+                          now.size),
+          trust_.origin(),
+          {{"trusted_checkpoint", state_->note}, {"checkpoint", *note}});
+    }
+  }
+  const uint64_t position = state_.has_value() ? state_->position : 0;
+
+  // One pass over every entry: the tree, the registry, the records.
+  absl::StatusOr<std::unique_ptr<server::Registry>> registry =
+      server::Registry::Load({});
+  if (!registry.ok()) return registry.status();
+  merkle::CompactRange range;
+  std::optional<absl::Status> fork;
+  std::map<std::string, Lookup> lookups;
+  std::set<std::pair<std::string, std::string>> record_ids;
+  // The agency of each ORI, for the requester's facts: the key registered
+  // last for that ORI.
+  std::map<std::string, vigil::v1::AgencyKey> by_ori;
+  int64_t latest_event = state_.has_value() ? state_->latest_event_centis : 0;
+  const int64_t previous_latest_event = latest_event;
+  std::vector<Alert> alerts;
+  auto alert = [&](std::string rule, std::string severity, uint64_t index,
+                   std::string agency, std::string reason,
+                   const vigil::v1::AccessRecord* record) {
+    if (index < position) return;
+    Alert a;
+    a.rule = std::move(rule);
+    a.severity = std::move(severity);
+    a.index = index;
+    a.agency = std::move(agency);
+    a.reason = std::move(reason);
+    if (record != nullptr) {
+      a.record_id = record->record_id();
+      a.correlation_id = record->correlation_id();
+    }
+    alerts.push_back(std::move(a));
+  };
+  server::RecordCheckOptions any_time;
+  any_time.max_age = absl::InfiniteDuration();
+  any_time.max_future_skew = absl::InfiniteDuration();
+
+  const EntryVisitor visit = [&](uint64_t index,
+                                 std::string_view bytes) -> absl::Status {
+    range.Append(merkle::HashLeaf(merkle::AsBytes(bytes)));
+    if (state_.has_value() && range.end() == state_->checkpoint.size &&
+        range.end() > 0) {
+      absl::StatusOr<merkle::Hash> root = range.RootHash();
+      if (root.ok() && *root != state_->checkpoint.root) {
+        fork = Misbehaviour(
+            absl::StatusCode::kFailedPrecondition, "inconsistent-checkpoints",
+            absl::StrFormat("the log's entries give root %s at size %d, not "
+                            "the root it signed then",
+                            merkle::Base64Encode(*root), range.end()),
+            trust_.origin(),
+            {{"older_checkpoint", state_->note}, {"newer_checkpoint", *note}});
+        return *fork;
+      }
+    }
+    if (progress && (index % 4096 == 0 || index + 1 == now.size)) {
+      progress(index + 1, now.size);
+    }
+    if (!options_.vigil_records) return absl::OkStatus();
+    absl::StatusOr<server::Entry> entry = server::DecodeEntry(bytes);
+    if (!entry.ok()) {
+      alert(kRuleMalformedEntry, "integrity", index, "",
+            std::string(entry.status().message()), nullptr);
+      return absl::OkStatus();
+    }
+    const std::string signer(entry->public_key.begin(),
+                             entry->public_key.end());
+    if (entry->kind == server::EntryKind::kRegistryChange) {
+      ++run.registry_changes;
+      absl::Status s = absl::OkStatus();
+      if (entry->public_key != registry_key_->public_key() ||
+          !server::VerifyEntrySignature(*entry)) {
+        s = absl::UnauthenticatedError(
+            "not signed by the registry operator's key");
+      }
+      absl::StatusOr<vigil::v1::RegistryChange> change =
+          s.ok() ? server::ParseRegistryChange(entry->payload)
+                 : absl::StatusOr<vigil::v1::RegistryChange>(s);
+      if (change.ok()) {
+        server::Registry::Staging staging = (*registry)->Stage();
+        s = staging.Apply(*change, index);
+        if (s.ok()) {
+          (*registry)->Commit(staging);
+          for (vigil::v1::AgencyKey& k : (*registry)->List()) {
+            auto [it, added] = by_ori.try_emplace(k.ori(), k);
+            if (!added && k.registered_at() > it->second.registered_at()) {
+              it->second = std::move(k);
+            }
+          }
+        }
+      } else {
+        s = change.status();
+      }
+      if (!s.ok()) {
+        alert(kRuleBadRegistryChange, "integrity", index, "",
+              std::string(s.message()), nullptr);
+      }
+      return absl::OkStatus();
+    }
+    ++run.records;
+    const bool report = index >= position;
+    // Old records only feed reconciliation and the duplicate check, so
+    // they are parsed but their signatures are not checked again.
+    absl::StatusOr<vigil::v1::AccessRecord> record =
+        report ? [&]() -> absl::StatusOr<vigil::v1::AccessRecord> {
+      absl::StatusOr<OpenedRecord> opened_record = OpenRecordEntry(bytes);
+      if (!opened_record.ok()) return opened_record.status();
+      return std::move(opened_record->record);
+    }()
+        : server::ParseAccessRecord(entry->payload, absl::Now(), any_time);
+    if (!record.ok()) {
+      alert(absl::IsUnauthenticated(record.status()) ? kRuleBadSignature
+                                                     : kRuleMalformedEntry,
+            "integrity", index, "", std::string(record.status().message()),
+            nullptr);
+      return absl::OkStatus();
+    }
+    latest_event = std::max(latest_event, record->event_time_centis());
+    const std::optional<vigil::v1::AgencyKey> key = (*registry)->Find(signer);
+    const std::string ori = key.has_value() ? key->ori() : "";
+    if (!record_ids.emplace(signer, record->record_id()).second) {
+      alert(kRuleDuplicateRecordId, "warning", index, ori,
+            absl::StrFormat("record_id %s was already used by this key",
+                            merkle::QuoteForError(record->record_id())),
+            &*record);
+    }
+    Lookup& lookup = lookups[record->correlation_id()];
+    if (lookup.roles == 0) {
+      lookup.first_index = index;
+      lookup.event_centis = record->event_time_centis();
+      lookup.first_ori = record->requesting_ori();
+      lookup.record_id = record->record_id();
+    }
+    lookup.roles |= 1u << record->submitter_role();
+    if (!report) return absl::OkStatus();
+    if (!key.has_value()) {
+      alert(kRuleUnregisteredKey, "integrity", index, "",
+            absl::StrFormat("signed by key %s, which the registry never held",
+                            merkle::HexEncode(entry->public_key)),
+            &*record);
+      return absl::OkStatus();
+    }
+    if (key->revoked() && key->revoked_at() < index) {
+      alert(kRuleRevokedKey, "integrity", index, ori,
+            absl::StrFormat("signed by a key of %s revoked at index %d", ori,
+                            key->revoked_at()),
+            &*record);
+    }
+    if (absl::Status s = server::CheckSignerRole(*record, *key); !s.ok()) {
+      alert(kRuleRoleMismatch, "integrity", index, ori,
+            std::string(s.message()), &*record);
+    }
+    if (options_.policy != nullptr) {
+      RegistryFacts facts;
+      facts.signer = AgencyOf(key);
+      if (auto it = by_ori.find(record->requesting_ori()); it != by_ori.end()) {
+        facts.requester = AgencyOf(it->second);
+      }
+      for (const Rule* rule : options_.policy->Evaluate(*record, facts)) {
+        alert(rule->name, rule->severity, index, ori,
+              Explain(*rule, *record, facts), &*record);
+      }
+    }
+    return absl::OkStatus();
+  };
+  absl::StatusOr<TreeAuditReport> tree = AuditTree(*source_, now, visit);
+  if (fork.has_value()) return *fork;
+  if (!tree.ok()) {
+    if (!absl::IsDataLoss(tree.status())) return tree.status();
+    return Misbehaviour(
+        absl::StatusCode::kDataLoss, "corrupted-log",
+        absl::StrFormat("the log's tiles do not match its entries and "
+                        "checkpoint: %s",
+                        tree.status().message()),
+        trust_.origin(), {{"checkpoint", *note}});
+  }
+  run.tree = *tree;
+
+  // Reconciliation: a lookup that stays incomplete once the log's event
+  // times have moved past it by the grace period, reported once: in the
+  // run where it first became overdue.
+  if (!options_.expected_roles.empty()) {
+    uint32_t expected = 0;
+    for (vigil::v1::SubmitterRole role : options_.expected_roles) {
+      expected |= 1u << role;
+    }
+    const int64_t grace =
+        absl::ToInt64Milliseconds(options_.reconcile_grace) / 10;
+    for (const auto& [correlation, lookup] : lookups) {
+      if ((lookup.roles & expected) == expected) continue;
+      const bool overdue = latest_event - lookup.event_centis > grace;
+      const bool was_overdue =
+          state_.has_value() && lookup.first_index < position &&
+          previous_latest_event - lookup.event_centis > grace;
+      if (!overdue || was_overdue) continue;
+      std::string missing;
+      for (vigil::v1::SubmitterRole role : options_.expected_roles) {
+        if ((lookup.roles & (1u << role)) == 0) {
+          if (!missing.empty()) missing += ", ";
+          missing += vigil::v1::SubmitterRole_Name(role);
+        }
+      }
+      Alert a;
+      a.rule = kRuleUnreconciled;
+      a.severity = "violation";
+      a.index = lookup.first_index;
+      a.agency = lookup.first_ori;
+      a.record_id = lookup.record_id;
+      a.correlation_id = correlation;
+      a.reason = absl::StrFormat(
+          "lookup %s of requesting ORI %s has no record by %s",
+          merkle::QuoteForError(correlation), lookup.first_ori, missing);
+      alerts.push_back(std::move(a));
+    }
+  }
+  std::stable_sort(
+      alerts.begin(), alerts.end(),
+      [](const Alert& a, const Alert& b) { return a.index < b.index; });
+  for (Alert& a : alerts) {
+    absl::StatusOr<std::string> bundle = BundleFor(a.index, *note, now.size);
+    if (!bundle.ok()) return bundle.status();
+    a.tlog_proof = *std::move(bundle);
+  }
+  run.alerts = std::move(alerts);
+
+  State next;
+  next.note = *note;
+  next.checkpoint = now;
+  next.position = now.size;
+  next.latest_event_centis = latest_event;
+  if (absl::Status s = SaveState(next); !s.ok()) return s;
+  state_ = std::move(next);
+  return run;
+}
+
+}  // namespace vigil::client
