@@ -10,11 +10,23 @@ cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
 
+# The shared known-answer data sits beside the checkout (../shared). A
+# clone made elsewhere (e.g. in a temporary directory) finds it beside the
+# repository it was cloned from.
+testdata=$(pwd)/../shared/testdata
+if [ ! -d "$testdata" ]; then
+  origin=$(git config --get remote.origin.url 2>/dev/null || true)
+  if [ -n "$origin" ] && [ -d "$origin/../shared/testdata" ]; then
+    testdata=$(cd "$origin/../shared/testdata" && pwd)
+  fi
+fi
+
 jobs=$(nproc)
 run_suite() {
   local dir=$1
   shift
-  cmake -S . -B "$dir" -G Ninja "$@" >/dev/null
+  cmake -S . -B "$dir" -G Ninja -DVIGIL_TESTDATA_DIR="$testdata" "$@" \
+    >/dev/null
   cmake --build "$dir" -j "$jobs"
   ctest --test-dir "$dir" -j "$jobs" --output-on-failure --timeout 600
 }
