@@ -43,7 +43,16 @@ struct MonitorFlags {
   bool follow = false;
   std::string interval = "10s";
   std::string progress = "auto";
+  std::vector<std::string> witness_urls;
 };
+
+Json WitnessJson(const WitnessView& w) {
+  Json json;
+  json["witness"] = w.name;
+  json["size"] = w.size.has_value() ? Json(*w.size) : Json(nullptr);
+  json["outcome"] = w.outcome;
+  return json;
+}
 
 Json AlertJson(const Alert& a) {
   Json json;
@@ -121,6 +130,14 @@ int Monitor(const MonitorFlags& flags, const TrustFlags& trust_flags,
   } else {
     source = std::make_unique<DirectoryTileSource>(flags.tiles_dir);
   }
+  std::vector<std::unique_ptr<HttpTileSource>> witnesses;
+  for (const std::string& url : flags.witness_urls) {
+    absl::StatusOr<std::unique_ptr<HttpTileSource>> witness =
+        HttpTileSource::FromUrl(url);
+    if (!witness.ok()) return out.Fail(witness.status());
+    options->witnesses.push_back({url, witness->get()});
+    witnesses.push_back(*std::move(witness));
+  }
   absl::StatusOr<LogTrust> trust = trust_flags.Load();
   if (!trust.ok()) return out.Fail(trust.status());
   absl::StatusOr<std::unique_ptr<client::Monitor>> monitor =
@@ -175,12 +192,21 @@ int Monitor(const MonitorFlags& flags, const TrustFlags& trust_flags,
         run->checkpoint.size, run->previous_size, run->tree.entries,
         run->tree.tiles, run->records, run->registry_changes,
         run->alerts.size());
+    Json witness_views = Json::array();
+    for (const WitnessView& w : run->witnesses) {
+      std::cerr << absl::StrFormat(
+          "vigil monitor: witness %s: %s%s\n", w.name,
+          w.size.has_value() ? absl::StrFormat("size %d ", *w.size) : "",
+          w.outcome);
+      witness_views.push_back(WitnessJson(w));
+    }
     last = Json{{"size", run->checkpoint.size},
                 {"root", merkle::Base64Encode(run->checkpoint.root)},
                 {"previous_size", run->previous_size},
                 {"entries", run->tree.entries},
                 {"records", run->records},
-                {"registry_changes", run->registry_changes}};
+                {"registry_changes", run->registry_changes},
+                {"witnesses", witness_views}};
     for (absl::Time until = absl::Now() + interval;
          flags.follow && !stop_requested && absl::Now() < until;) {
       absl::SleepFor(absl::Milliseconds(100));
@@ -242,6 +268,10 @@ void AddMonitorCommand(CLI::App& app, int* exit_code) {
       ->required();
   cmd->add_option("--alerts", flags->monitor.alerts_file,
                   "append alerts here (default: stdout)");
+  cmd->add_option("--witness-url", flags->monitor.witness_urls,
+                  "a witness's monitoring prefix, http://host:port[/path] "
+                  "(repeatable): the checkpoint it last cosigned must name "
+                  "the same tree as the log's");
   cmd->add_flag("--follow", flags->monitor.follow,
                 "keep auditing each new checkpoint until stopped");
   cmd->add_option("--interval", flags->monitor.interval,

@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "client/evidence.h"
 #include "client/signing.h"
+#include "client/witness.h"
 #include "merkle/compact_range.h"
 #include "merkle/encoding.h"
 #include "merkle/tlog_proof.h"
@@ -118,8 +119,43 @@ absl::StatusOr<std::string> Monitor::BundleFor(uint64_t index,
   return merkle::MarshalTlogProof(bundle);
 }
 
+std::vector<Monitor::Witnessed> Monitor::FetchWitnessed() const {
+  std::vector<Witnessed> out;
+  const std::string path = OriginHash(trust_.origin()) + "/checkpoint";
+  for (const MonitorOptions::Witness& w : options_.witnesses) {
+    Witnessed& seen = out.emplace_back();
+    seen.view.name = w.name;
+    absl::StatusOr<std::string> note = w.source->Fetch(path);
+    if (absl::IsNotFound(note.status())) {
+      seen.view.outcome = "none";
+      continue;
+    }
+    if (!note.ok()) {
+      seen.view.outcome =
+          absl::StrFormat("unavailable: %s", note.status().message());
+      continue;
+    }
+    // Only the log's signature matters here: a checkpoint the log signed
+    // is the log's word, whoever serves it.
+    absl::StatusOr<merkle::OpenedCheckpoint> opened =
+        merkle::OpenCheckpoint(*note, trust_.log(), trust_.origin());
+    if (!opened.ok()) {
+      seen.view.outcome =
+          absl::StrFormat("invalid: %s", opened.status().message());
+      continue;
+    }
+    seen.note = *std::move(note);
+    seen.checkpoint = opened->checkpoint;
+    seen.view.size = opened->checkpoint.size;
+  }
+  return out;
+}
+
 absl::StatusOr<MonitorRun> Monitor::RunOnce(
     const std::function<void(uint64_t, uint64_t)>& progress) {
+  // Witnesses first: an honest log has published what they cosigned by the
+  // time the monitor reads its checkpoint.
+  std::vector<Witnessed> witnessed = FetchWitnessed();
   absl::StatusOr<std::string> note = source_->Fetch("checkpoint");
   if (!note.ok()) return note.status();
   merkle::CosignatureQuorum quorum;
@@ -156,6 +192,31 @@ absl::StatusOr<MonitorRun> Monitor::RunOnce(
     }
   }
   const uint64_t position = state_.has_value() ? state_->position : 0;
+
+  // Each witnessed tree is checked where the pass below reaches its size.
+  std::multimap<uint64_t, Witnessed*> witnessed_at;
+  const auto split_view = [&](const Witnessed& w) {
+    return Misbehaviour(
+        absl::StatusCode::kFailedPrecondition, "fork",
+        absl::StrFormat("the log showed witness %s a tree of size %d that "
+                        "differs from the one it serves",
+                        w.view.name, w.checkpoint.size),
+        trust_.origin(),
+        {{"checkpoint", *note}, {"witnessed_checkpoint", w.note}});
+  };
+  for (Witnessed& w : witnessed) {
+    if (!w.view.size.has_value()) continue;
+    if (w.checkpoint.size > now.size) {
+      w.view.outcome = "ahead";
+    } else if (w.checkpoint.size == now.size || w.checkpoint.size == 0) {
+      const merkle::Hash& root =
+          w.checkpoint.size == 0 ? merkle::EmptyRoot() : now.root;
+      if (w.checkpoint.root != root) return split_view(w);
+      w.view.outcome = "consistent";
+    } else {
+      witnessed_at.emplace(w.checkpoint.size, &w);
+    }
+  }
 
   // One pass over every entry: the tree, the registry, the records.
   absl::StatusOr<std::unique_ptr<server::Registry>> registry =
@@ -194,6 +255,15 @@ absl::StatusOr<MonitorRun> Monitor::RunOnce(
   const EntryVisitor visit = [&](uint64_t index,
                                  std::string_view bytes) -> absl::Status {
     range.Append(merkle::HashLeaf(merkle::AsBytes(bytes)));
+    const auto [first, last] = witnessed_at.equal_range(range.end());
+    for (auto it = first; it != last; ++it) {
+      Witnessed& w = *it->second;
+      if (*range.RootHash() != w.checkpoint.root) {
+        fork = split_view(w);
+        return *fork;
+      }
+      w.view.outcome = "consistent";
+    }
     if (state_.has_value() && range.end() == state_->checkpoint.size &&
         range.end() > 0) {
       absl::StatusOr<merkle::Hash> root = range.RootHash();
@@ -330,6 +400,7 @@ absl::StatusOr<MonitorRun> Monitor::RunOnce(
         trust_.origin(), {{"checkpoint", *note}});
   }
   run.tree = *tree;
+  for (Witnessed& w : witnessed) run.witnesses.push_back(std::move(w.view));
 
   // Reconciliation: a lookup that stays incomplete once the log's event
   // times have moved past it by the grace period, reported once: in the

@@ -6,9 +6,11 @@
 // quorum); the tree it names is the tree last verified or extends it: a
 // smaller tree is a rollback, two roots of one size are a fork, and the
 // entries must give, at the old size, the root the log signed then; every
-// entry, every hash tile of every level and the root are recomputed. A
-// failure is an error carrying evidence (client/evidence.h): the
-// checkpoints the log signed and what failed.
+// entry, every hash tile of every level and the root are recomputed. The
+// checkpoints the configured witnesses last cosigned must name the same
+// tree at their sizes (a split view is reported as a fork). A failure is an
+// error carrying evidence (client/evidence.h): the checkpoints the log
+// signed and what failed.
 //
 // Record level (Vigil logs): every entry decodes; the agency registry is
 // replayed from the log's registry entries, which must carry the registry
@@ -65,6 +67,15 @@ struct MonitorOptions {
   // How far the latest event time in the log must be past a lookup before
   // a missing party is reported.
   absl::Duration reconcile_grace = absl::Hours(1);
+  // Witnesses whose latest cosigned checkpoint of this log is compared with
+  // the tree the monitor verifies, to catch a log showing different trees
+  // to different parties. Each source serves the witness's monitoring
+  // prefix (c2sp.org/tlog-witness: <prefix>/<origin hash>/checkpoint).
+  struct Witness {
+    std::string name;    // For reports, e.g. the witness's URL.
+    TileSource* source;  // Borrowed; must outlive the Monitor.
+  };
+  std::vector<Witness> witnesses;
 };
 
 // One finding about one entry.
@@ -89,13 +100,28 @@ inline constexpr char kRuleRoleMismatch[] = "vigil/role-mismatch";
 inline constexpr char kRuleDuplicateRecordId[] = "vigil/duplicate-record-id";
 inline constexpr char kRuleUnreconciled[] = "vigil/unreconciled-lookup";
 
+// What one witness's view of the log showed.
+struct WitnessView {
+  std::string name;
+  // The size of the log's checkpoint the witness serves, if it served one
+  // that carries the log's valid signature.
+  std::optional<uint64_t> size;
+  // "consistent" (its tree is a prefix of, or is, the one verified);
+  // "ahead" (larger than the log's checkpoint the monitor saw: checked in
+  // a later run); "none" (it has cosigned nothing of this log yet);
+  // "unavailable: ..." or "invalid: ..." (it could not be read, or served
+  // something the log did not sign: the witness's fault, not the log's).
+  std::string outcome;
+};
+
 struct MonitorRun {
   merkle::Checkpoint checkpoint;
   uint64_t previous_size = 0;  // The size verified before this run.
   TreeAuditReport tree;
-  uint64_t records = 0;           // Access records in the log.
-  uint64_t registry_changes = 0;  // Registry entries in the log.
-  std::vector<Alert> alerts;      // New findings, in index order.
+  uint64_t records = 0;                // Access records in the log.
+  uint64_t registry_changes = 0;       // Registry entries in the log.
+  std::vector<Alert> alerts;           // New findings, in index order.
+  std::vector<WitnessView> witnesses;  // In MonitorOptions order.
 };
 
 class Monitor {
@@ -126,6 +152,14 @@ class Monitor {
     uint64_t position = 0;  // Findings before it were reported.
     int64_t latest_event_centis = 0;
   };
+
+  // A witness's view, and the checkpoint it served when there is one.
+  struct Witnessed {
+    WitnessView view;
+    std::string note;
+    merkle::Checkpoint checkpoint;
+  };
+  std::vector<Witnessed> FetchWitnessed() const;
 
   absl::Status LoadState();
   absl::Status SaveState(const State& state);

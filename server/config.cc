@@ -16,6 +16,7 @@
 #include <variant>
 
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 
 namespace vigil::server {
 namespace {
@@ -31,7 +32,8 @@ constexpr uint64_t kMinRequestBytes = uint64_t{128} * 1024;
 struct Setting {
   ConfigKey key;
   std::variant<std::string ServerConfig::*, uint64_t ServerConfig::*,
-               absl::Duration ServerConfig::*>
+               absl::Duration ServerConfig::*,
+               std::vector<std::string> ServerConfig::*>
       field;
 };
 
@@ -77,6 +79,16 @@ const std::vector<Setting>& Settings() {
       {{"event_time_max_future_skew", K::kDuration,
         "how far ahead of the server clock event_time may be (e.g. 5m)"},
        &C::event_time_max_future_skew},
+      {{"witnesses", K::kList,
+        "a witness, \"<cosignature verifier key> <URL>\" (repeatable)"},
+       &C::witnesses},
+      {{"witness_quorum", K::kCount,
+        "witnesses that must cosign a checkpoint before it is published "
+        "(0: all)"},
+       &C::witness_quorum},
+      {{"witness_timeout", K::kDuration,
+        "how long one exchange with a witness may take (e.g. 10s)"},
+       &C::witness_timeout},
   };
   return *settings;
 }
@@ -147,6 +159,22 @@ absl::Status SetFromJson(const Setting& s, const Json& value,
       config->*std::get<absl::Duration ServerConfig::*>(s.field) = *d;
       return absl::OkStatus();
     }
+    case ConfigValueKind::kList: {
+      std::vector<std::string> items;
+      if (value.is_array()) {
+        for (const Json& item : value) {
+          if (!item.is_string()) break;
+          items.push_back(item.get<std::string>());
+        }
+      }
+      if (!value.is_array() || items.size() != value.size()) {
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "config key \"%s\" must be an array of strings", key));
+      }
+      config->*std::get<std::vector<std::string> ServerConfig::*>(s.field) =
+          std::move(items);
+      return absl::OkStatus();
+    }
   }
   return absl::InternalError("unknown config value kind");
 }
@@ -170,6 +198,10 @@ absl::Status SetFromText(const Setting& s, const std::string& text,
       config->*std::get<absl::Duration ServerConfig::*>(s.field) = *d;
       return absl::OkStatus();
     }
+    case ConfigValueKind::kList:
+      config->*std::get<std::vector<std::string> ServerConfig::*>(s.field) =
+          absl::StrSplit(text, '\n', absl::SkipEmpty());
+      return absl::OkStatus();
   }
   return absl::InternalError("unknown config value kind");
 }
@@ -333,7 +365,40 @@ absl::Status ValidateServerConfig(const ServerConfig& config) {
     return absl::InvalidArgumentError(
         "config key \"event_time_max_age\" must be positive");
   }
-  return absl::OkStatus();
+  return ValidateWitnesses(config).status();
+}
+
+absl::StatusOr<WitnessPolicy> ValidateWitnesses(const ServerConfig& config) {
+  WitnessPolicy policy;
+  for (const std::string& setting : config.witnesses) {
+    absl::StatusOr<WitnessEndpoint> witness = ParseWitnessSetting(setting);
+    if (!witness.ok()) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "config key \"witnesses\": %s", witness.status().message()));
+    }
+    policy.witnesses.push_back(*std::move(witness));
+  }
+  if (policy.witnesses.empty()) {
+    if (config.witness_quorum != 0) {
+      return absl::InvalidArgumentError(
+          "config key \"witness_quorum\" is set but no witnesses are");
+    }
+    return policy;
+  }
+  policy.quorum = config.witness_quorum == 0 ? policy.witnesses.size()
+                                             : config.witness_quorum;
+  if (absl::Status s = ValidateWitnessPolicy(policy); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "config key \"%s\": %s",
+        policy.quorum > policy.witnesses.size() ? "witness_quorum"
+                                                : "witnesses",
+        s.message()));
+  }
+  if (config.witness_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "config key \"witness_timeout\" must be positive");
+  }
+  return policy;
 }
 
 absl::StatusOr<HostPort> ParseHostPort(std::string_view address) {

@@ -7,14 +7,17 @@
 //     "data_dir": "/var/lib/vigil",
 //     "log_key_file": "/etc/vigil/log.skey",
 //     "registry_key_file": "/etc/vigil/registry.vkey",
-//     "checkpoint_interval": "1s"
+//     "checkpoint_interval": "1s",
+//     "witnesses": ["witness.example+7a1b2c3d+BA...
+//     http://witness.example:7500"], "witness_quorum": 1
 //   }
 //
 // Every setting has one key, listed by ConfigKeys() (docs/server.md
 // describes each). The file is one JSON object; an unknown key, a key given
 // twice, a value of the wrong JSON type or out of range is an error naming
 // the key. Durations are strings in absl::ParseDuration form ("1s",
-// "250ms", "24h"); counts are non-negative JSON integers.
+// "250ms", "24h"); counts are non-negative JSON integers; lists are JSON
+// arrays of strings (on the command line, one flag per item).
 //
 // Thread-safety: the functions are pure (LoadServerConfig reads one file)
 // and safe from any thread.
@@ -31,6 +34,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "server/witness_quorum.h"
 
 namespace vigil::server {
 
@@ -68,6 +72,14 @@ struct ServerConfig {
   absl::Duration event_time_max_age = absl::Hours(24);
   // How far in the future a record's event_time may be (clock skew).
   absl::Duration event_time_max_future_skew = absl::Minutes(5);
+  // The log's witnesses, each "<cosignature verifier key> <URL>"
+  // (ParseWitnessSetting). With witnesses, a checkpoint is published only
+  // once witness_quorum of them cosigned it.
+  std::vector<std::string> witnesses;
+  // How many witnesses must cosign; 0 means all of them.
+  uint64_t witness_quorum = 0;
+  // Bounds each exchange with a witness.
+  absl::Duration witness_timeout = absl::Seconds(10);
 
   bool operator==(const ServerConfig&) const = default;
 };
@@ -77,6 +89,7 @@ enum class ConfigValueKind : uint8_t {
   kString,    // JSON string.
   kCount,     // JSON non-negative integer; decimal digits on the command line.
   kDuration,  // JSON string in absl::ParseDuration form.
+  kList,      // JSON array of strings; one repeated flag on the command line.
 };
 
 // One setting: its JSON key (snake_case; the command-line flag is the same
@@ -101,17 +114,23 @@ absl::StatusOr<ServerConfig> ParseServerConfig(std::string_view json);
 absl::StatusOr<ServerConfig> LoadServerConfig(const std::string& path);
 
 // Sets the settings in `overrides` (key -> value as text, e.g. from
-// command-line flags: "max_batch" -> "500", "checkpoint_interval" -> "2s")
-// on `*config`. INVALID_ARGUMENT naming the key for an unknown key or a value
-// that does not parse; `*config` is then unchanged.
+// command-line flags: "max_batch" -> "500", "checkpoint_interval" -> "2s";
+// a list's items separated by '\n') on `*config`. INVALID_ARGUMENT naming the
+// key for an unknown key or a value that does not parse; `*config` is then
+// unchanged.
 absl::Status ApplyConfigOverrides(
     const std::map<std::string, std::string>& overrides, ServerConfig* config);
 
 // OK if `config` can run a server: required paths set, addresses of the form
 // host:port, durations and counts in range (max_integration_batch <=
-// max_pending, max_request_bytes large enough for one record).
+// max_pending, max_request_bytes large enough for one record, every witness
+// parses and the quorum is in [1, witnesses]).
 // INVALID_ARGUMENT naming the first offending key otherwise.
 absl::Status ValidateServerConfig(const ServerConfig& config);
+
+// The witness policy `config` sets (no witnesses: an empty policy).
+// INVALID_ARGUMENT, naming the key, as ValidateServerConfig.
+absl::StatusOr<WitnessPolicy> ValidateWitnesses(const ServerConfig& config);
 
 // A listening address split into its host and port.
 struct HostPort {

@@ -97,14 +97,25 @@ absl::StatusOr<std::unique_ptr<Sequencer>> Sequencer::Start(
         "stored tiles and stored frontier disagree on the root at size %d",
         state->size));
   }
-  absl::StatusOr<std::shared_ptr<const SignedCheckpoint>> latest =
+  absl::StatusOr<std::shared_ptr<const SignedCheckpoint>> stored =
       RecoverCheckpoint(*storage, *state, *signer);
-  if (!latest.ok()) return latest.status();
+  if (!stored.ok()) return stored.status();
+  std::shared_ptr<const SignedCheckpoint> published = *stored;
+  if (options.cosigner != nullptr && published != nullptr &&
+      !options.cosigner->CheckCosigned(published->note).ok()) {
+    // Stored before these witnesses were configured: it is published again
+    // once they cosign it.
+    published = nullptr;
+  }
 
-  std::unique_ptr<Sequencer> sequencer(
-      new Sequencer(storage, registry, signer, std::move(options),
-                    *std::move(range), *std::move(tiles), *std::move(latest)));
+  std::unique_ptr<Sequencer> sequencer(new Sequencer(
+      storage, registry, signer, std::move(options), *std::move(range),
+      *std::move(tiles), std::move(published), *std::move(stored)));
   sequencer->thread_ = std::thread([s = sequencer.get()] { s->Run(); });
+  if (sequencer->options_.cosigner != nullptr) {
+    sequencer->cosign_thread_ =
+        std::thread([s = sequencer.get()] { s->RunCosigning(); });
+  }
   return sequencer;
 }
 
@@ -112,22 +123,29 @@ Sequencer::Sequencer(Storage* storage, Registry* registry,
                      const merkle::Ed25519Signer* signer,
                      SequencerOptions options, merkle::CompactRange range,
                      merkle::TileBuilder tiles,
-                     std::shared_ptr<const SignedCheckpoint> latest)
+                     std::shared_ptr<const SignedCheckpoint> latest,
+                     std::shared_ptr<const SignedCheckpoint> signed_checkpoint)
     : storage_(storage),
       registry_(registry),
       signer_(signer),
       options_(std::move(options)),
       range_(std::move(range)),
       tiles_(std::move(tiles)),
-      latest_(std::move(latest)) {}
+      signed_(std::move(signed_checkpoint)),
+      stored_note_(signed_ != nullptr ? signed_->note : std::string()),
+      latest_(std::move(latest)) {
+  if (latest_ != signed_) to_cosign_ = signed_;
+}
 
 Sequencer::~Sequencer() {
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
     wake_.Signal();
+    cosign_wake_.Signal();
   }
   thread_.join();
+  if (cosign_thread_.joinable()) cosign_thread_.join();
 }
 
 absl::Status Sequencer::Submit(PendingEntry entry, AppendCallback done) {
@@ -200,16 +218,24 @@ absl::Status Sequencer::health() const {
   return health_;
 }
 
+absl::Status Sequencer::cosigning() const {
+  absl::MutexLock lock(&mu_);
+  return cosigning_;
+}
+
 void Sequencer::Run() {
   absl::Time next_checkpoint = absl::Now();
   while (true) {
     std::vector<Item> batch;
+    std::shared_ptr<const SignedCheckpoint> cosigned;
     bool stop = false;
     {
       absl::MutexLock lock(&mu_);
-      while (queue_.empty() && !stopping_ && absl::Now() < next_checkpoint) {
+      while (queue_.empty() && cosigned_ == nullptr && !stopping_ &&
+             absl::Now() < next_checkpoint) {
         wake_.WaitWithDeadline(&mu_, next_checkpoint);
       }
+      cosigned.swap(cosigned_);
       const size_t n = std::min(queue_.size(), options_.max_batch);
       batch.reserve(n);
       for (size_t i = 0; i < n; ++i) {
@@ -219,8 +245,9 @@ void Sequencer::Run() {
       stop = stopping_ && queue_.empty();
     }
     if (!batch.empty()) Integrate(batch);
+    if (cosigned != nullptr) StoreAndPublish(std::move(cosigned));
     if (stop || absl::Now() >= next_checkpoint) {
-      MaybePublishCheckpoint();
+      MaybeSignCheckpoint();
       next_checkpoint = absl::Now() + options_.checkpoint_interval;
     }
     if (stop) break;
@@ -236,6 +263,37 @@ void Sequencer::Run() {
     subscribers_.clear();
   }
   for (auto& [size, done] : waiters) done(nullptr);
+}
+
+void Sequencer::RunCosigning() {
+  while (true) {
+    std::shared_ptr<const SignedCheckpoint> next;
+    {
+      absl::MutexLock lock(&mu_);
+      while (to_cosign_ == nullptr && !stopping_) cosign_wake_.Wait(&mu_);
+      if (stopping_) return;
+      next.swap(to_cosign_);
+    }
+    absl::StatusOr<std::string> note = options_.cosigner->Cosign(*next);
+    absl::MutexLock lock(&mu_);
+    if (note.ok()) {
+      cosigning_ = absl::OkStatus();
+      cosigned_ = std::make_shared<const SignedCheckpoint>(
+          SignedCheckpoint{*std::move(note), next->checkpoint});
+      wake_.Signal();
+      continue;
+    }
+    cosigning_ = absl::Status(
+        note.status().code(),
+        absl::StrFormat("the checkpoint of size %d is not cosigned yet: %s",
+                        next->checkpoint.size, note.status().message()));
+    // Try again later, unless a newer checkpoint replaced it meanwhile.
+    if (to_cosign_ == nullptr) to_cosign_ = std::move(next);
+    const absl::Time retry_at = absl::Now() + options_.cosign_retry;
+    while (!stopping_ && absl::Now() < retry_at) {
+      cosign_wake_.WaitWithDeadline(&mu_, retry_at);
+    }
+  }
 }
 
 LogState Sequencer::CurrentState(const std::string& checkpoint) const {
@@ -328,8 +386,7 @@ void Sequencer::Integrate(std::vector<Item>& batch) {
   if (!writes.entries.empty()) {
     (void)tiles_.EmitPartialTiles(collect);
     writes.registry = staging.Records();
-    std::shared_ptr<const SignedCheckpoint> latest = Latest();
-    writes.state = CurrentState(latest ? latest->note : std::string());
+    writes.state = CurrentState(stored_note_);
     if (absl::Status s = storage_->Commit(writes); !s.ok()) {
       Fail(s);
       const absl::Status refused = absl::UnavailableError(absl::StrFormat(
@@ -345,13 +402,9 @@ void Sequencer::Integrate(std::vector<Item>& batch) {
     batch[i].done(std::move(results[i]));
 }
 
-void Sequencer::MaybePublishCheckpoint() {
-  std::shared_ptr<const SignedCheckpoint> previous;
-  {
-    absl::MutexLock lock(&mu_);
-    if (!health_.ok()) return;
-    previous = latest_;
-  }
+void Sequencer::MaybeSignCheckpoint() {
+  if (!health().ok()) return;
+  const std::shared_ptr<const SignedCheckpoint>& previous = signed_;
   const uint64_t size = range_.end();
   if (previous != nullptr && previous->checkpoint.size == size) return;
 
@@ -385,16 +438,29 @@ void Sequencer::MaybePublishCheckpoint() {
                                              note.status().message())));
     return;
   }
+  signed_ = std::make_shared<const SignedCheckpoint>(
+      SignedCheckpoint{*std::move(note), std::move(checkpoint)});
+  if (options_.cosigner == nullptr) {
+    StoreAndPublish(signed_);
+    return;
+  }
+  absl::MutexLock lock(&mu_);
+  to_cosign_ = signed_;
+  cosign_wake_.Signal();
+}
+
+void Sequencer::StoreAndPublish(
+    std::shared_ptr<const SignedCheckpoint> published) {
+  if (!health().ok()) return;
   WriteSet writes;
-  writes.first_index = size;
-  writes.state = CurrentState(*note);
+  writes.first_index = range_.end();
+  writes.state = CurrentState(published->note);
   if (absl::Status s = storage_->Commit(writes); !s.ok()) {
     Fail(s);
     return;
   }
-
-  auto published = std::make_shared<const SignedCheckpoint>(
-      SignedCheckpoint{*std::move(note), std::move(checkpoint)});
+  stored_note_ = published->note;
+  const uint64_t size = published->checkpoint.size;
   std::vector<CheckpointCallback> covered;
   {
     // One critical section makes publication atomic: whoever sees the new

@@ -8,8 +8,12 @@
 // position in the log, assigns the index, extends the compact range and the
 // tiles; then it commits the whole batch as one atomic, synced Storage
 // write and only then completes the callers. Every checkpoint interval it
-// signs a checkpoint of the durable tree, if the tree grew, stores it
-// durably and publishes it.
+// signs a checkpoint of the durable tree, if the tree grew. Without
+// witnesses it stores it durably and publishes it at once. With a
+// CheckpointCosigner (the log's witnesses), a second thread has the newest
+// signed checkpoint cosigned, retrying until it succeeds or a newer one
+// replaces it, and the sequencer thread stores and publishes the cosigned
+// note: nothing is published that the witness policy did not accept.
 //
 // A failed write is sticky: the sequencer refuses every later submission
 // with UNAVAILABLE until the process restarts, and never signs another
@@ -32,6 +36,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -51,12 +56,43 @@
 
 namespace vigil::server {
 
+// A checkpoint the log signed and stored.
+struct SignedCheckpoint {
+  std::string note;               // The signed note, as served.
+  merkle::Checkpoint checkpoint;  // Its parsed body.
+};
+
+// What stands between signing a checkpoint and publishing it: the log's
+// witnesses (WitnessQuorum).
+//
+// Thread-safety: Cosign is called on one thread at a time; CheckCosigned
+// from any thread.
+class CheckpointCosigner {
+ public:
+  virtual ~CheckpointCosigner() = default;
+
+  // `signed_checkpoint`'s note with the cosignatures that make it
+  // publishable added, or why it cannot be published now (the sequencer
+  // retries). Blocks, bounded by the implementation's timeouts.
+  virtual absl::StatusOr<std::string> Cosign(
+      const SignedCheckpoint& signed_checkpoint) = 0;
+
+  // OK if `note`, a checkpoint note the log signed, already carries enough
+  // valid cosignatures to publish (e.g. the one stored before a restart).
+  virtual absl::Status CheckCosigned(std::string_view note) const = 0;
+};
+
 struct SequencerOptions {
   std::string origin;            // The checkpoint origin line.
   size_t max_pending = 1 << 16;  // Queue bound (entries).
   size_t max_batch = 1 << 12;    // Entries per integration at most.
   // How often a checkpoint is signed when the tree grew.
   absl::Duration checkpoint_interval = absl::Milliseconds(500);
+  // If set (borrowed; must outlive the Sequencer), checkpoints are
+  // published only once cosigned.
+  CheckpointCosigner* cosigner = nullptr;
+  // How long to wait before trying again after a failed Cosign.
+  absl::Duration cosign_retry = absl::Seconds(1);
 };
 
 // Where an appended entry is.
@@ -64,12 +100,6 @@ struct Appended {
   uint64_t index = 0;
   bool duplicate = false;  // It was already in the log at `index`.
   merkle::Hash leaf_hash{};
-};
-
-// A checkpoint the log signed and stored.
-struct SignedCheckpoint {
-  std::string note;               // The signed note, as served.
-  merkle::Checkpoint checkpoint;  // Its parsed body.
 };
 
 using AppendCallback = std::function<void(absl::StatusOr<Appended>)>;
@@ -105,7 +135,8 @@ class Sequencer {
   // sequencer has failed or is stopping; `done` is then not called.
   absl::Status Submit(PendingEntry entry, AppendCallback done);
 
-  // The latest published checkpoint; null before the first one.
+  // The latest published checkpoint (cosigned, with a cosigner); null
+  // before the first one.
   std::shared_ptr<const SignedCheckpoint> Latest() const;
 
   // Calls `done` once with the first published checkpoint whose size is at
@@ -123,6 +154,10 @@ class Sequencer {
   // The error that stopped writes, or OK.
   absl::Status health() const;
 
+  // Why the newest signed checkpoint is not published yet (the cosigner's
+  // last error), or OK.
+  absl::Status cosigning() const;
+
  private:
   struct Item {
     PendingEntry entry;
@@ -132,16 +167,24 @@ class Sequencer {
   Sequencer(Storage* storage, Registry* registry,
             const merkle::Ed25519Signer* signer, SequencerOptions options,
             merkle::CompactRange range, merkle::TileBuilder tiles,
-            std::shared_ptr<const SignedCheckpoint> latest);
+            std::shared_ptr<const SignedCheckpoint> latest,
+            std::shared_ptr<const SignedCheckpoint> signed_checkpoint);
 
-  // The sequencer thread: integrate batches, sign checkpoints, stop.
+  // The sequencer thread: integrate batches, sign checkpoints, store and
+  // publish cosigned ones, stop.
   void Run();
+  // The cosigning thread: has the newest signed checkpoint cosigned.
+  void RunCosigning();
   // Appends what it can of `batch` in one durable write and completes the
   // callers.
   void Integrate(std::vector<Item>& batch);
-  // Signs, stores and publishes a checkpoint of the durable tree if it grew
-  // since the last one (or none exists yet).
-  void MaybePublishCheckpoint();
+  // Signs a checkpoint of the durable tree if it grew since the last one
+  // signed (or none exists yet), then publishes it, or hands it to the
+  // cosigning thread.
+  void MaybeSignCheckpoint();
+  // Stores `checkpoint` as the log's published checkpoint, then publishes
+  // it.
+  void StoreAndPublish(std::shared_ptr<const SignedCheckpoint> checkpoint);
   // Records the first write failure; writes stop for good.
   void Fail(const absl::Status& status);
   // The state to store with the current tree and `checkpoint`.
@@ -155,6 +198,11 @@ class Sequencer {
   // Owned by the sequencer thread (and Start, before it runs).
   merkle::CompactRange range_;
   merkle::TileBuilder tiles_;
+  // The latest checkpoint signed; ahead of latest_ while being cosigned.
+  std::shared_ptr<const SignedCheckpoint> signed_;
+  // The checkpoint note in the stored state: the latest published one (or,
+  // after a restart with a new witness policy, the last one signed).
+  std::string stored_note_;
 
   mutable absl::Mutex mu_;
   absl::CondVar wake_;
@@ -166,8 +214,16 @@ class Sequencer {
   std::multimap<uint64_t, CheckpointCallback> waiters_ ABSL_GUARDED_BY(mu_);
   std::map<uint64_t, CheckpointCallback> subscribers_ ABSL_GUARDED_BY(mu_);
   uint64_t next_subscriber_ ABSL_GUARDED_BY(mu_) = 1;
+  // Handed from the sequencer thread to the cosigning thread: the newest
+  // signed checkpoint not yet cosigned...
+  std::shared_ptr<const SignedCheckpoint> to_cosign_ ABSL_GUARDED_BY(mu_);
+  // ... and back: the newest cosigned one, to store and publish.
+  std::shared_ptr<const SignedCheckpoint> cosigned_ ABSL_GUARDED_BY(mu_);
+  absl::Status cosigning_ ABSL_GUARDED_BY(mu_);
+  absl::CondVar cosign_wake_;
 
   std::thread thread_;
+  std::thread cosign_thread_;  // Only with a cosigner.
 };
 
 }  // namespace vigil::server

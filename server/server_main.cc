@@ -52,6 +52,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "merkle/checkpoint.h"
 #include "merkle/note.h"
@@ -64,6 +65,7 @@
 #include "server/registry.h"
 #include "server/rocksdb_storage.h"
 #include "server/sequencer.h"
+#include "server/witness_quorum.h"
 
 namespace vigil::server {
 namespace {
@@ -84,7 +86,8 @@ int Fail(const absl::Status& status) {
 // The config file (if any) with the flags' overrides, validated.
 struct ConfigFlags {
   std::string config_file;
-  std::map<std::string, std::string> values;  // Key -> flag text.
+  std::map<std::string, std::string> values;              // Key -> flag text.
+  std::map<std::string, std::vector<std::string>> lists;  // Repeated flags.
   std::vector<std::pair<std::string, CLI::Option*>> options;
 
   void AddTo(CLI::App* cmd) {
@@ -95,7 +98,9 @@ struct ConfigFlags {
       std::replace(flag.begin(), flag.end(), '_', '-');
       const std::string name(key.name);
       CLI::Option* option =
-          cmd->add_option(flag, values[name], std::string(key.help));
+          key.kind == ConfigValueKind::kList
+              ? cmd->add_option(flag, lists[name], std::string(key.help))
+              : cmd->add_option(flag, values[name], std::string(key.help));
       options.emplace_back(name, option);
     }
   }
@@ -109,7 +114,10 @@ struct ConfigFlags {
     }
     std::map<std::string, std::string> overrides;
     for (const auto& [name, option] : options) {
-      if (option->count() > 0) overrides[name] = values.at(name);
+      if (option->count() == 0) continue;
+      overrides[name] = lists.contains(name)
+                            ? absl::StrJoin(lists.at(name), "\n")
+                            : values.at(name);
     }
     if (absl::Status s = ApplyConfigOverrides(overrides, &config); !s.ok()) {
       return s;
@@ -209,7 +217,19 @@ int Serve(const ConfigFlags& flags) {
   absl::StatusOr<std::unique_ptr<Registry>> registry = Registry::Load(*records);
   if (!registry.ok()) return Fail(registry.status());
 
+  LogReader reader(storage->get());
+  // Validated with the config: witnesses parse and the quorum fits.
+  WitnessPolicy witness_policy = *ValidateWitnesses(*config);
+  std::unique_ptr<WitnessQuorum> witnesses;
   SequencerOptions sequencer_options;
+  if (!witness_policy.witnesses.empty()) {
+    std::cerr << absl::StrFormat(
+        "vigil-server: publishing checkpoints cosigned by %d of %d witnesses\n",
+        witness_policy.quorum, witness_policy.witnesses.size());
+    witnesses = std::make_unique<WitnessQuorum>(
+        std::move(witness_policy), config->witness_timeout, &reader);
+    sequencer_options.cosigner = witnesses.get();
+  }
   sequencer_options.origin = (*log_key)->origin;
   sequencer_options.max_pending = config->max_pending;
   sequencer_options.max_batch = config->max_integration_batch;
@@ -218,7 +238,6 @@ int Serve(const ConfigFlags& flags) {
       storage->get(), registry->get(), &*(*log_key)->signer, sequencer_options);
   if (!sequencer.ok()) return Fail(sequencer.status());
 
-  LogReader reader(storage->get());
   LogServiceOptions service_options;
   service_options.max_batch = config->max_batch;
   service_options.max_entries_per_read = config->max_entries_per_read;
@@ -275,6 +294,7 @@ int Serve(const ConfigFlags& flags) {
   grpc::HealthCheckServiceInterface* health =
       grpc_server->GetHealthCheckService();
   bool reported_failure = false;
+  absl::Status reported_cosigning;
   while (true) {
     const timespec one_second{1, 0};
     const int signal = sigtimedwait(&stop_signals, nullptr, &one_second);
@@ -282,6 +302,15 @@ int Serve(const ConfigFlags& flags) {
       std::cerr << absl::StrFormat("vigil-server: %s, shutting down\n",
                                    strsignal(signal));
       break;
+    }
+    // Cosigning problems are reported when they start, change kind or end.
+    if (absl::Status s = (*sequencer)->cosigning();
+        s.code() != reported_cosigning.code()) {
+      std::cerr << "vigil-server: "
+                << (s.ok() ? "witnesses cosign checkpoints again"
+                           : std::string(s.message()))
+                << "\n";
+      reported_cosigning = s;
     }
     if (absl::Status s = (*sequencer)->health(); !s.ok() && !reported_failure) {
       reported_failure = true;
@@ -314,6 +343,7 @@ int Serve(const ConfigFlags& flags) {
   grpc_server->Wait();
   http_stop.join();
   sequencer->reset();
+  witnesses.reset();
   service.reset();
   http_server.reset();
   grpc_server.reset();

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "absl/time/clock.h"
 #include "client/signing.h"
 #include "client/tile_source.h"
+#include "client/witness.h"
 #include "merkle/tlog_proof.h"
 #include "server/files.h"
 #include "tests/testing/server_process.h"
@@ -59,6 +61,7 @@ class MonitorTest : public ::testing::Test {
     options.policy = policy_.has_value() ? &*policy_ : nullptr;
     options.expected_roles = expected_roles_;
     options.reconcile_grace = absl::Minutes(10);
+    options.witnesses = witnesses_;
     absl::StatusOr<LogTrust> trust = LogTrust::FromKeys(log_.vkey(), "", {}, 0);
     EXPECT_TRUE(trust.ok()) << trust.status();
     absl::StatusOr<std::unique_ptr<Monitor>> monitor =
@@ -82,6 +85,7 @@ class MonitorTest : public ::testing::Test {
           .vkey();
   std::optional<Policy> policy_;
   std::vector<v1::SubmitterRole> expected_roles_;
+  std::vector<MonitorOptions::Witness> witnesses_;
   testing::TestAgency police_{"CA0340000", v1::LOCAL_POLICE};
 };
 
@@ -257,6 +261,87 @@ TEST_F(MonitorTest, AForkedLogIsCaughtWithBothCheckpoints) {
   run = NewMonitor(false)->RunOnce();
   EXPECT_THAT(run, IsError(absl::StatusCode::kFailedPrecondition,
                            "two different trees of size 10"));
+}
+
+// A witness's monitoring view: what it serves, by path.
+class FakeWitness final : public TileSource {
+ public:
+  // Serves `note` as its latest cosigned checkpoint of kOrigin's log.
+  void Serve(std::string note) {
+    files_[OriginHash(kOrigin) + "/checkpoint"] = std::move(note);
+  }
+  void Fail() { fail_ = true; }
+  absl::StatusOr<std::string> Fetch(std::string_view path) override {
+    if (fail_) return absl::UnavailableError("connection refused");
+    auto it = files_.find(std::string(path));
+    if (it == files_.end()) return absl::NotFoundError("404");
+    return it->second;
+  }
+
+ private:
+  std::map<std::string, std::string> files_;
+  bool fail_ = false;
+};
+
+TEST_F(MonitorTest, WitnessedCheckpointsAreCrossCheckedWithTheTree) {
+  FakeWitness earlier, current, ahead, silent, down, impostor;
+  for (int i = 0; i < 15; ++i) log_.Append(absl::StrFormat("entry %d", i));
+  log_.Publish();
+  ahead.Serve(*log_.Fetch("checkpoint"));
+  log_.entries().resize(5);
+  log_.Publish();
+  earlier.Serve(*log_.Fetch("checkpoint"));
+  for (int i = 5; i < 10; ++i) log_.Append(absl::StrFormat("entry %d", i));
+  log_.Publish();
+  current.Serve(*log_.Fetch("checkpoint"));
+  down.Fail();
+  testing::TileLog other(kOrigin);  // Another key, same origin.
+  other.Publish();
+  impostor.Serve(*other.Fetch("checkpoint"));
+  witnesses_ = {{"earlier", &earlier}, {"current", &current},
+                {"ahead", &ahead},     {"silent", &silent},
+                {"down", &down},       {"impostor", &impostor}};
+
+  absl::StatusOr<MonitorRun> run = NewMonitor(false)->RunOnce();
+  ASSERT_TRUE(run.ok()) << run.status();
+  std::vector<std::string> outcomes;
+  for (const WitnessView& w : run->witnesses) {
+    outcomes.push_back(
+        absl::StrFormat("%s %d %s", w.name, w.size.value_or(99),
+                        w.outcome.substr(0, w.outcome.find(':'))));
+  }
+  EXPECT_THAT(outcomes,
+              ElementsAre("earlier 5 consistent", "current 10 consistent",
+                          "ahead 15 ahead", "silent 99 none",
+                          "down 99 unavailable", "impostor 99 invalid"));
+}
+
+TEST_F(MonitorTest, ALogShowingAWitnessAnotherTreeIsCaughtWithBoth) {
+  for (int i = 0; i < 10; ++i) log_.Append(absl::StrFormat("entry %d", i));
+  // The log has a witness cosign a tree where entry 3 differs...
+  log_.entries()[3] = "entry 3, as the witness was shown";
+  log_.Publish();
+  const std::string shown = *log_.Fetch("checkpoint");
+  FakeWitness witness;
+  witness.Serve(shown);
+  witnesses_ = {{"witness", &witness}};
+  // ...and serves the monitor the real one, grown: a split view.
+  log_.entries()[3] = "entry 3";
+  for (int i = 10; i < 12; ++i) log_.Append(absl::StrFormat("entry %d", i));
+  log_.Publish();
+  absl::StatusOr<MonitorRun> run = NewMonitor(false)->RunOnce();
+  EXPECT_THAT(run, IsError(absl::StatusCode::kFailedPrecondition,
+                           "showed witness witness a tree of size 10"));
+  const Json evidence = Json::parse(*EvidenceOf(run.status()));
+  EXPECT_EQ(evidence["kind"], "fork");
+  EXPECT_EQ(evidence["witnessed_checkpoint"], shown);
+  EXPECT_EQ(evidence["checkpoint"], *log_.Fetch("checkpoint"));
+
+  // Same size, different roots: caught before any entry is read.
+  log_.entries().resize(10);
+  log_.Publish();
+  EXPECT_THAT(NewMonitor(false)->RunOnce(),
+              IsError(absl::StatusCode::kFailedPrecondition, "size 10"));
 }
 
 TEST_F(MonitorTest, ACorruptedTileIsCaughtWithEvidence) {

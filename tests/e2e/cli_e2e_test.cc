@@ -7,6 +7,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <filesystem>
@@ -22,8 +23,10 @@
 #include "merkle/encoding.h"
 #include "merkle/note.h"
 #include "merkle/tlog_proof.h"
+#include "server/config.h"
 #include "server/files.h"
 #include "tests/testing/server_process.h"
+#include "tests/testing/witness_process.h"
 
 namespace vigil {
 namespace {
@@ -122,17 +125,24 @@ class CliE2ETest : public ::testing::Test {
     return Vigil(args);
   }
 
-  void StartServer(const std::string& db, bool http = false) {
+  void StartServer(const std::string& db, bool http = false,
+                   const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args = {"serve",
+                                     "--grpc-address",
+                                     "127.0.0.1:0",
+                                     "--http-address",
+                                     http ? "127.0.0.1:0" : "",
+                                     "--data-dir",
+                                     Path(db),
+                                     "--log-key-file",
+                                     Path("keys/log.skey"),
+                                     "--registry-key-file",
+                                     Path("keys/registry.vkey"),
+                                     "--checkpoint-interval",
+                                     "50ms"};
+    args.insert(args.end(), extra.begin(), extra.end());
     ASSERT_TRUE(
-        server_
-            .Start(
-                VIGIL_SERVER_BINARY,
-                {"serve", "--grpc-address", "127.0.0.1:0", "--http-address",
-                 http ? "127.0.0.1:0" : "", "--data-dir", Path(db),
-                 "--log-key-file", Path("keys/log.skey"), "--registry-key-file",
-                 Path("keys/registry.vkey"), "--checkpoint-interval", "50ms"},
-                /*expect_http=*/http)
-            .ok())
+        server_.Start(VIGIL_SERVER_BINARY, args, /*expect_http=*/http).ok())
         << server_.Log();
   }
 
@@ -633,6 +643,108 @@ TEST_F(CliE2ETest, AMonitorFlagsAnImmigrationLookupOfDmvDataOverClets) {
   r = Vigil(monitor);
   EXPECT_EQ(r.exit_code, kOk) << r.output;
   EXPECT_EQ(Lines(ReadAll(Path("alerts.jsonl"))).size(), 1u);
+}
+
+// The whole watch: a log that publishes only what two witnesses (2 of 2)
+// cosigned, a court that counts their cosignatures, and a monitor that
+// cross-checks each witness's view with the tree it audits.
+TEST_F(CliE2ETest,
+       TwoWitnessesCosignEveryPublishedCheckpointAndAMonitorAgrees) {
+  testing::WitnessProcess witnesses[2];
+  std::string settings[2];
+  for (int i = 0; i < 2; ++i) {
+    const std::string name = absl::StrFormat("keys/w%d", i + 1);
+    ASSERT_TRUE(witnesses[i]
+                    .Start(VIGIL_CLI_BINARY,
+                           {"--key", Path(name + ".skey"), "--log-key",
+                            Path("keys/log.vkey"), "--state-dir",
+                            Path(name + "-state"), "--listen", "127.0.0.1:0"})
+                    .ok())
+        << witnesses[i].output();
+    settings[i] = absl::StrFormat("%s %s", ReadAll(Path(name + ".vkey")),
+                                  witnesses[i].url());
+    // The key file ends in a newline; the setting is one line.
+    settings[i].erase(settings[i].find('\n'), 1);
+  }
+  server_.Kill();
+  StartServer("witnessed-db", /*http=*/true,
+              {"--witnesses", settings[0], "--witnesses", settings[1],
+               "--witness-quorum", "2", "--witness-timeout", "5s"});
+  Register("keys/agency.vkey", "LOCAL_POLICE");
+  const std::vector<std::string> both = {"--witness-key", Path("keys/w1.vkey"),
+                                         "--witness-key", Path("keys/w2.vkey"),
+                                         "--quorum",      "2"};
+  auto with_both = [&](std::vector<std::string> args) {
+    args.insert(args.end(), both.begin(), both.end());
+    return args;
+  };
+
+  // A record, acknowledged once in a checkpoint both witnesses cosigned.
+  ProveOneRecord();
+  testing::CommandResult r = Verify(both);
+  EXPECT_EQ(r.exit_code, kOk) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("cosigned by witness w1.example"));
+  EXPECT_THAT(r.output, HasSubstr("cosigned by witness w2.example"));
+  r = VigilAt(with_both({"checkpoint", "--json"}), "state-quorum");
+  ASSERT_EQ(r.exit_code, kOk) << r.output;
+  const uint64_t cosigned_size = LastJson(r.output)["size"].get<uint64_t>();
+  EXPECT_EQ(cosigned_size, 2u);
+
+  const std::vector<std::string> monitor = with_both(
+      {"monitor", "--log-url", "http://" + server_.http_address(), "--log-key",
+       Path("keys/log.vkey"), "--registry-key", Path("keys/registry.vkey"),
+       "--state", Path("monitor.json"), "--witness-url", witnesses[0].url(),
+       "--witness-url", witnesses[1].url(), "--json"});
+  r = Vigil(monitor);
+  EXPECT_EQ(r.exit_code, kOk) << r.output;
+  Json report = LastJson(r.output);
+  ASSERT_EQ(report["witnesses"].size(), 2u) << r.output;
+  for (const Json& w : report["witnesses"]) {
+    EXPECT_EQ(w["outcome"], "consistent") << r.output;
+    EXPECT_EQ(w["size"], cosigned_size) << r.output;
+  }
+
+  // One witness down: records are still taken, but nothing is published.
+  const uint16_t port = server::ParseHostPort(witnesses[1].address())->port;
+  witnesses[1].Stop(SIGTERM);
+  ASSERT_EQ(Record("r-2", "CA DL D7654321").exit_code, kOk);
+  r = VigilAt({"submit", Path("records.jsonl")});
+  ASSERT_EQ(r.exit_code, kOk) << r.output;
+  absl::SleepFor(absl::Seconds(1));
+  r = VigilAt({"checkpoint", "--json"});
+  ASSERT_EQ(r.exit_code, kOk) << r.output;
+  EXPECT_EQ(LastJson(r.output)["size"], cosigned_size);
+  EXPECT_THAT(server_.Log(), HasSubstr("1 of the 2 witnesses cosigned"));
+
+  // Back on its port, it is caught up from the size it cosigned.
+  ASSERT_TRUE(
+      witnesses[1]
+          .Start(VIGIL_CLI_BINARY,
+                 {"--key", Path("keys/w2.skey"), "--log-key",
+                  Path("keys/log.vkey"), "--state-dir", Path("keys/w2-state"),
+                  "--listen", absl::StrFormat("127.0.0.1:%d", port)})
+          .ok())
+      << witnesses[1].output();
+  r = VigilAt(with_both({"submit", Path("records.jsonl"), "--wait"}),
+              "state-quorum");
+  ASSERT_EQ(r.exit_code, kOk) << r.output;
+  r = VigilAt(with_both({"checkpoint", "--json"}), "state-quorum");
+  ASSERT_EQ(r.exit_code, kOk) << r.output;
+  EXPECT_EQ(LastJson(r.output)["size"], 3u);
+  r = Vigil(monitor);
+  EXPECT_EQ(r.exit_code, kOk) << r.output;
+  report = LastJson(r.output);
+  for (const Json& w : report["witnesses"]) {
+    EXPECT_EQ(w["outcome"], "consistent") << r.output;
+    EXPECT_EQ(w["size"], 3u) << r.output;
+  }
+  // The server reports the recovery within a second or so.
+  for (absl::Time until = absl::Now() + absl::Seconds(10);
+       absl::Now() < until &&
+       server_.Log().find("cosign checkpoints again") == std::string::npos;) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_THAT(server_.Log(), HasSubstr("witnesses cosign checkpoints again"));
 }
 
 TEST_F(CliE2ETest, KeygenNeverOverwritesAndKeepsSecretsPrivate) {

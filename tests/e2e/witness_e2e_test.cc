@@ -39,6 +39,7 @@
 #include "tests/testing/memory_tree.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/witness_process.h"
 
 namespace vigil {
 namespace {
@@ -48,117 +49,10 @@ using ::testing::SizeIs;
 using ::vigil::testing::IsError;
 using ::vigil::testing::RunCommand;
 using ::vigil::testing::TempDir;
+using ::vigil::testing::WitnessProcess;
 
 constexpr std::string_view kOrigin = "vigil.example/witnessed";
-constexpr std::string_view kListening = "vigil witness: listening on ";
 const absl::Duration kTimeout = absl::Seconds(10);
-
-// A `vigil witness` child process whose stderr (and stdout) the test reads
-// through a pipe, to find its listening line without polling a file.
-class WitnessProcess {
- public:
-  WitnessProcess() = default;
-  ~WitnessProcess() {
-    if (pid_ > 0) Stop(SIGKILL);
-    if (fd_ >= 0) close(fd_);
-  }
-  WitnessProcess(const WitnessProcess&) = delete;
-  WitnessProcess& operator=(const WitnessProcess&) = delete;
-
-  // Starts `vigil witness` with `args` and waits up to `timeout` for its
-  // listening line. UNAVAILABLE with the output if it exits first or the
-  // line does not come (the child is then killed).
-  absl::Status Start(const std::vector<std::string>& args,
-                     absl::Duration timeout = absl::Seconds(20)) {
-    std::vector<std::string> argv = {VIGIL_CLI_BINARY, "witness"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    std::vector<char*> cargv;
-    for (std::string& a : argv) cargv.push_back(a.data());
-    cargv.push_back(nullptr);
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) return absl::UnavailableError("pipe");
-    const pid_t parent = getpid();
-    const pid_t pid = fork();
-    if (pid < 0) return absl::UnavailableError("fork");
-    if (pid == 0) {
-      // Only async-signal-safe calls until exec.
-      prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (getppid() != parent) _exit(127);
-      dup2(fds[1], STDOUT_FILENO);
-      dup2(fds[1], STDERR_FILENO);
-      execv(cargv[0], cargv.data());
-      _exit(127);
-    }
-    close(fds[1]);
-    if (fd_ >= 0) close(fd_);
-    fd_ = fds[0];
-    pid_ = pid;
-    const absl::Time deadline = absl::Now() + timeout;
-    while (true) {
-      const size_t at = output_.find(kListening);
-      const size_t end = at == std::string::npos ? at : output_.find('\n', at);
-      if (end != std::string::npos) {
-        address_ = output_.substr(at + kListening.size(),
-                                  end - at - kListening.size());
-        return absl::OkStatus();
-      }
-      if (!ReadSome(deadline)) {
-        const std::string output = output_;
-        Stop(SIGKILL);
-        return absl::UnavailableError(
-            absl::StrFormat("no listening line; output:\n%s", output));
-      }
-    }
-  }
-
-  // Sends `signal`, waits up to `timeout` for the exit (then SIGKILL), and
-  // returns the wait status; -1 if not running.
-  int Stop(int signal, absl::Duration timeout = absl::Seconds(15)) {
-    if (pid_ <= 0) return -1;
-    kill(pid_, signal);
-    const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid_, 0));
-    if (pidfd >= 0) {
-      pollfd p{pidfd, POLLIN, 0};
-      if (poll(&p, 1, static_cast<int>(absl::ToInt64Milliseconds(timeout))) !=
-          1) {
-        kill(pid_, SIGKILL);
-      }
-      close(pidfd);
-    }
-    int status = -1;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-    // Collect what it said before exiting.
-    while (fd_ >= 0 && ReadSome(absl::Now() + absl::Seconds(1))) {
-    }
-    return status;
-  }
-
-  // "127.0.0.1:PORT" as the witness printed it.
-  const std::string& address() const { return address_; }
-  std::string url() const { return "http://" + address_; }
-  const std::string& output() const { return output_; }
-
- private:
-  // Reads what the child wrote, waiting until `deadline`; false at EOF,
-  // on error or at the deadline.
-  bool ReadSome(absl::Time deadline) {
-    const int64_t ms = absl::ToInt64Milliseconds(deadline - absl::Now());
-    if (ms <= 0) return false;
-    pollfd p{fd_, POLLIN, 0};
-    if (poll(&p, 1, static_cast<int>(ms)) != 1) return false;
-    char buffer[4096];
-    const ssize_t n = read(fd_, buffer, sizeof buffer);
-    if (n <= 0) return false;
-    output_.append(buffer, static_cast<size_t>(n));
-    return true;
-  }
-
-  pid_t pid_ = -1;
-  int fd_ = -1;
-  std::string output_;
-  std::string address_;
-};
 
 // GET `target` from 127.0.0.1:`port` over a raw socket: (status, body).
 std::pair<int, std::string> HttpGet(uint16_t port, const std::string& target) {
@@ -296,7 +190,8 @@ TEST_F(WitnessE2eTest, CosignsASequenceAndKeepsItsStateAcrossSigkill) {
   GrowTo(fork, 40, "fork");
   {
     WitnessProcess witness;
-    ASSERT_TRUE(witness.Start(Args()).ok()) << witness.output();
+    ASSERT_TRUE(witness.Start(VIGIL_CLI_BINARY, Args()).ok())
+        << witness.output();
     EXPECT_TRUE(witness.address().starts_with("127.0.0.1:"));
     ExpectCosigned(witness, tree, 0, 1);
     ExpectCosigned(witness, tree, 1, 5);
@@ -308,7 +203,7 @@ TEST_F(WitnessE2eTest, CosignsASequenceAndKeepsItsStateAcrossSigkill) {
     EXPECT_EQ(witness.Stop(SIGKILL), SIGKILL);  // Killed, no clean shutdown.
   }
   WitnessProcess witness;
-  ASSERT_TRUE(witness.Start(Args()).ok()) << witness.output();
+  ASSERT_TRUE(witness.Start(VIGIL_CLI_BINARY, Args()).ok()) << witness.output();
   // The restarted witness remembers size 17...
   ExpectConflict(witness, tree, 0, 20, 17);
   // ...and its root: the fork at 17 is refused, and so is a fork past it.
@@ -341,7 +236,8 @@ TEST_F(WitnessE2eTest, CosignsASequenceAndKeepsItsStateAcrossSigkill) {
 TEST_F(WitnessE2eTest, SigtermAndSigintExitCleanly) {
   for (int signal : {SIGTERM, SIGINT}) {
     WitnessProcess witness;
-    ASSERT_TRUE(witness.Start(Args()).ok()) << witness.output();
+    ASSERT_TRUE(witness.Start(VIGIL_CLI_BINARY, Args()).ok())
+        << witness.output();
     testing::MemoryTree tree;
     absl::StatusOr<server::WitnessReply> reply = Add(witness, tree, 0, 3);
     ASSERT_TRUE(reply.ok()) << reply.status();
@@ -357,7 +253,8 @@ TEST_F(WitnessE2eTest, RefusesToStartFromAStateFileThatDoesNotVerify) {
       dir_.Sub("state") + "/" + client::OriginHash(kOrigin);
   {
     WitnessProcess witness;
-    ASSERT_TRUE(witness.Start(Args()).ok()) << witness.output();
+    ASSERT_TRUE(witness.Start(VIGIL_CLI_BINARY, Args()).ok())
+        << witness.output();
     testing::MemoryTree tree;
     ASSERT_TRUE(Add(witness, tree, 0, 3).ok());
   }

@@ -9,6 +9,8 @@
 #include <map>
 #include <string>
 
+#include "absl/strings/str_format.h"
+#include "merkle/cosignature.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/status_matchers.h"
 
@@ -71,7 +73,70 @@ TEST(ServerConfigTest, ParsesEverySetting) {
   EXPECT_EQ(c->event_time_max_age, absl::Hours(48));
   EXPECT_EQ(c->event_time_max_future_skew, absl::Minutes(1));
   EXPECT_TRUE(ValidateServerConfig(*c).ok());
-  EXPECT_EQ(ConfigKeys().size(), 14u);
+  EXPECT_EQ(ConfigKeys().size(), 17u);
+}
+
+// A witness setting, "<cosignature verifier key> <URL>", for witness `name`.
+std::string WitnessSetting(const std::string& name, int port) {
+  return absl::StrFormat("%s http://127.0.0.1:%d",
+                         merkle::Cosigner::Generate(name)->verifier().vkey(),
+                         port);
+}
+
+TEST(ServerConfigTest, WitnessesAreAListWithAQuorum) {
+  const std::string a = WitnessSetting("witness.example/a", 7500);
+  const std::string b = WitnessSetting("witness.example/b", 7501);
+  absl::StatusOr<ServerConfig> c = ParseServerConfig(absl::StrFormat(
+      R"({"witnesses": ["%s", "%s"], "witness_quorum": 1,
+          "witness_timeout": "3s"})",
+      a, b));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->witnesses, (std::vector<std::string>{a, b}));
+  EXPECT_EQ(c->witness_timeout, absl::Seconds(3));
+  c->data_dir = "/d";
+  c->log_key_file = "/k";
+  c->registry_key_file = "/r";
+  absl::StatusOr<WitnessPolicy> policy = ValidateWitnesses(*c);
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  EXPECT_EQ(policy->quorum, 1u);
+  ASSERT_EQ(policy->witnesses.size(), 2u);
+  EXPECT_EQ(policy->witnesses[1].url, "http://127.0.0.1:7501");
+
+  // A quorum of 0 means all of them; on the command line, one item a line.
+  ServerConfig flags = Runnable();
+  ASSERT_TRUE(ApplyConfigOverrides({{"witnesses", a + "\n" + b}}, &flags).ok());
+  EXPECT_EQ(flags.witnesses, (std::vector<std::string>{a, b}));
+  EXPECT_EQ(ValidateWitnesses(flags)->quorum, 2u);
+  EXPECT_EQ(ValidateWitnesses(Runnable())->witnesses.size(), 0u);
+
+  EXPECT_THAT(ParseServerConfig(R"({"witnesses": "one"})"),
+              IsError(absl::StatusCode::kInvalidArgument, "\"witnesses\""));
+  EXPECT_THAT(ParseServerConfig(R"({"witnesses": ["a", 1]})"),
+              IsError(absl::StatusCode::kInvalidArgument, "\"witnesses\""));
+  auto with = [&](auto change) {
+    ServerConfig config = Runnable();
+    config.witnesses = {a, b};
+    change(config);
+    return ValidateServerConfig(config);
+  };
+  EXPECT_TRUE(with([](ServerConfig&) {}).ok());
+  EXPECT_THAT(with([](ServerConfig& c) { c.witness_quorum = 3; }),
+              IsError(absl::StatusCode::kInvalidArgument, "witness_quorum"));
+  EXPECT_THAT(with([](ServerConfig& c) {
+                c.witnesses.clear();
+                c.witness_quorum = 1;
+              }),
+              IsError(absl::StatusCode::kInvalidArgument, "witness_quorum"));
+  EXPECT_THAT(with([&](ServerConfig& c) {
+                c.witnesses = {a, a};
+              }),
+              IsError(absl::StatusCode::kInvalidArgument, "configured twice"));
+  EXPECT_THAT(
+      with([](ServerConfig& c) { c.witnesses[0] = "http://127.0.0.1:7500"; }),
+      IsError(absl::StatusCode::kInvalidArgument, "\"witnesses\""));
+  EXPECT_THAT(
+      with([](ServerConfig& c) { c.witness_timeout = absl::ZeroDuration(); }),
+      IsError(absl::StatusCode::kInvalidArgument, "witness_timeout"));
 }
 
 TEST(ServerConfigTest, StrictParsingNamesTheKey) {

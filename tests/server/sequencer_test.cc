@@ -11,7 +11,10 @@
 
 #include "absl/synchronization/blocking_counter.h"
 #include "absl/synchronization/notification.h"
+#include "merkle/checkpoint.h"
 #include "merkle/compact_range.h"
+#include "merkle/cosignature.h"
+#include "merkle/note.h"
 #include "merkle/proof.h"
 #include "server/log_reader.h"
 #include "server/memory_storage.h"
@@ -482,6 +485,115 @@ TEST_F(SequencerTest, StartRefusesAKeyNamedOtherThanTheOrigin) {
   MemoryStorage& storage = memory_;
   signer_.emplace(*merkle::Ed25519Signer::Generate("vigil.example/other"));
   EXPECT_EQ(StartOn(&storage).code(), absl::StatusCode::kInvalidArgument);
+}
+
+// A witness in-process: cosigns with a real key when up, refuses when down.
+class FakeCosigner final : public CheckpointCosigner {
+ public:
+  FakeCosigner() : witness_(*merkle::Cosigner::Generate("witness.example")) {}
+
+  void SetUp(bool up) {
+    absl::MutexLock lock(&mu_);
+    up_ = up;
+  }
+  // Waits until Cosign has been called `n` times in all.
+  void AwaitCalls(int n) {
+    absl::MutexLock lock(&mu_);
+    while (calls_ < n) called_.Wait(&mu_);
+  }
+
+  absl::StatusOr<std::string> Cosign(const SignedCheckpoint& cp) override {
+    absl::MutexLock lock(&mu_);
+    ++calls_;
+    called_.SignalAll();
+    if (!up_) return absl::UnavailableError("the witness is down");
+    absl::StatusOr<merkle::SignedNote> note = merkle::ParseSignedNote(cp.note);
+    if (!note.ok()) return note.status();
+    absl::StatusOr<merkle::NoteSignature> cosignature =
+        witness_.Cosign(note->text, 1700000000);
+    if (!cosignature.ok()) return cosignature.status();
+    const merkle::NoteSignature lines[] = {*cosignature};
+    return merkle::AddSignatureLines(cp.note, lines);
+  }
+
+  absl::Status CheckCosigned(std::string_view note) const override {
+    const merkle::CosignatureVerifier* keys[] = {&witness_.verifier()};
+    return merkle::VerifyCosignatureQuorum(note, keys, 1).status();
+  }
+
+ private:
+  const merkle::Cosigner witness_;
+  absl::Mutex mu_;
+  absl::CondVar called_;
+  bool up_ = true;
+  int calls_ = 0;
+};
+
+SequencerOptions WithCosigner(CheckpointCosigner* cosigner) {
+  SequencerOptions options;
+  options.cosigner = cosigner;
+  options.cosign_retry = absl::Milliseconds(5);
+  return options;
+}
+
+TEST_F(SequencerTest, NothingIsPublishedUntilTheWitnessesCosign) {
+  FakeCosigner witnesses;
+  witnesses.SetUp(false);
+  ASSERT_TRUE(StartOn(&memory_, WithCosigner(&witnesses)).ok());
+  ASSERT_TRUE(Append(RegisterAgency()).ok());
+  ASSERT_TRUE(Append(Record(1)).ok());
+  // Several refusals later (retries, then the newer checkpoint of size 2),
+  // still nothing is published, and the reason is reported.
+  witnesses.AwaitCalls(4);
+  EXPECT_EQ(sequencer_->Latest(), nullptr);
+  EXPECT_THAT(sequencer_->cosigning().message(),
+              HasSubstr("the witness is down"));
+  EXPECT_TRUE(memory_.ReadState()->checkpoint.empty());
+
+  witnesses.SetUp(true);
+  std::shared_ptr<const SignedCheckpoint> cp = WaitCovered(2);
+  ASSERT_NE(cp, nullptr);
+  EXPECT_EQ(cp->checkpoint.size, 2u);
+  EXPECT_TRUE(witnesses.CheckCosigned(cp->note).ok());
+  EXPECT_TRUE(
+      merkle::OpenCheckpoint(cp->note, signer_->verifier(), kOrigin).ok());
+  // What is published is what is stored, cosignatures included.
+  EXPECT_EQ(memory_.ReadState()->checkpoint, cp->note);
+  EXPECT_TRUE(sequencer_->cosigning().ok());
+}
+
+TEST_F(SequencerTest, AStoredCosignedCheckpointIsPublishedAtRestart) {
+  FakeCosigner witnesses;
+  ASSERT_TRUE(StartOn(&memory_, WithCosigner(&witnesses)).ok());
+  ASSERT_TRUE(Append(RegisterAgency()).ok());
+  std::shared_ptr<const SignedCheckpoint> cp = WaitCovered(1);
+  ASSERT_NE(cp, nullptr);
+
+  witnesses.SetUp(false);
+  ASSERT_TRUE(StartOn(&memory_, WithCosigner(&witnesses)).ok());
+  ASSERT_NE(sequencer_->Latest(), nullptr);
+  EXPECT_EQ(sequencer_->Latest()->note, cp->note);
+}
+
+TEST_F(SequencerTest, ACheckpointStoredWithoutWitnessesWaitsForThemAtRestart) {
+  ASSERT_TRUE(StartOn(&memory_).ok());
+  ASSERT_TRUE(Append(RegisterAgency()).ok());
+  std::shared_ptr<const SignedCheckpoint> uncosigned = WaitCovered(1);
+  ASSERT_NE(uncosigned, nullptr);
+
+  FakeCosigner witnesses;
+  witnesses.SetUp(false);
+  ASSERT_TRUE(StartOn(&memory_, WithCosigner(&witnesses)).ok());
+  witnesses.AwaitCalls(2);
+  EXPECT_EQ(sequencer_->Latest(), nullptr);
+  // Writes meanwhile keep the stored checkpoint.
+  ASSERT_TRUE(Append(Record(1)).ok());
+  EXPECT_EQ(memory_.ReadState()->checkpoint, uncosigned->note);
+
+  witnesses.SetUp(true);
+  std::shared_ptr<const SignedCheckpoint> cp = WaitCovered(2);
+  ASSERT_NE(cp, nullptr);
+  EXPECT_TRUE(witnesses.CheckCosigned(cp->note).ok());
 }
 
 }  // namespace

@@ -37,6 +37,8 @@ absl::Status InProcessLog::Start(Options options) {
   sequencer_options.origin = kTestOrigin;
   sequencer_options.checkpoint_interval = options.checkpoint_interval;
   sequencer_options.max_pending = options.max_pending;
+  sequencer_options.cosigner = options.cosigner;
+  sequencer_options.cosign_retry = absl::Milliseconds(20);
   sequencer_options.max_batch = std::min<size_t>(options.max_pending, 4096);
   absl::StatusOr<std::unique_ptr<server::Sequencer>> sequencer =
       server::Sequencer::Start(storage_, registry_.get(), &*log_signer_,

@@ -42,6 +42,8 @@ class InProcessLog {
   struct Options {
     absl::Duration checkpoint_interval = absl::Milliseconds(20);
     size_t max_pending = 1 << 16;
+    // Witnesses to cosign checkpoints before publication (borrowed).
+    server::CheckpointCosigner* cosigner = nullptr;
     server::LogServiceOptions service;  // registry_public_key is filled in.
   };
 
