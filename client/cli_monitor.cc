@@ -1,6 +1,7 @@
-// `vigil monitor`: audits a log's tiles, once or following it, and writes
-// alerts as JSON Lines.
+// `vigil monitor`: audits a log's tiles (over HTTP, gRPC or from a
+// directory), once or following it, and writes alerts as JSON Lines.
 
+#include <grpcpp/grpcpp.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -18,6 +19,7 @@
 #include "absl/time/clock.h"
 #include "client/cli.h"
 #include "client/http_tile_source.h"
+#include "client/log_client.h"
 #include "client/monitor.h"
 #include "client/policy.h"
 #include "merkle/encoding.h"
@@ -32,6 +34,7 @@ extern "C" void RequestStop(int) { stop_requested = true; }
 
 struct MonitorFlags {
   std::string log_url;
+  std::string server;
   std::string tiles_dir;
   std::string registry_key;
   bool tree_only = false;
@@ -122,7 +125,17 @@ int Monitor(const MonitorFlags& flags, const TrustFlags& trust_flags,
     options->policy = &*policy;
   }
   std::unique_ptr<TileSource> source;
-  if (!flags.log_url.empty()) {
+  if (!flags.server.empty()) {
+    // The client's own checks are not used: the monitor verifies what it
+    // reads itself.
+    absl::StatusOr<LogTrust> client_trust = trust_flags.Load();
+    if (!client_trust.ok()) return out.Fail(client_trust.status());
+    absl::StatusOr<std::unique_ptr<LogClient>> client = LogClient::Create(
+        grpc::CreateChannel(flags.server, grpc::InsecureChannelCredentials()),
+        *std::move(client_trust), LogClientOptions{});
+    if (!client.ok()) return out.Fail(client.status());
+    source = *std::move(client);
+  } else if (!flags.log_url.empty()) {
     absl::StatusOr<std::unique_ptr<HttpTileSource>> http =
         HttpTileSource::FromUrl(flags.log_url);
     if (!http.ok()) return out.Fail(http.status());
@@ -252,6 +265,8 @@ void AddMonitorCommand(CLI::App& app, int* exit_code) {
                     "the log's tiles over HTTP, http://host:port[/prefix]");
   group->add_option("--tiles-dir", flags->monitor.tiles_dir,
                     "the log's tiles in a directory");
+  group->add_option("--server", flags->monitor.server,
+                    "the log's tiles over its gRPC API, host:port");
   group->require_option(1);
   cmd->add_option("--registry-key", flags->monitor.registry_key,
                   "the registry operator's verifier key file");

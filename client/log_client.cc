@@ -610,6 +610,17 @@ absl::StatusOr<std::vector<std::string>> LogClient::GetEntries(uint64_t start,
   return out;
 }
 
+absl::StatusOr<std::string> LogClient::Fetch(std::string_view path) {
+  vigil::v1::GetTileResourceRequest request;
+  request.set_path(std::string(path));
+  vigil::v1::TileResourceResponse response;
+  const grpc::Status s = Call([&](grpc::ClientContext* context) {
+    return log_->GetTileResource(context, request, &response);
+  });
+  if (!s.ok()) return FromGrpc(s, "GetTileResource");
+  return std::move(*response.mutable_data());
+}
+
 absl::StatusOr<ProvenEntry> LogClient::Prove(uint64_t index, std::string entry,
                                              const VerifiedCheckpoint& at) {
   vigil::v1::GetInclusionProofRequest request;

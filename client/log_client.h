@@ -44,6 +44,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "client/evidence.h"
+#include "client/tile_source.h"
 #include "merkle/checkpoint.h"
 #include "merkle/cosignature.h"
 #include "merkle/hash.h"
@@ -145,7 +146,10 @@ struct ProvenEntry {
   merkle::Checkpoint checkpoint;
 };
 
-class LogClient {
+// A LogClient is also a TileSource: Fetch reads the log's tlog-tiles
+// resources over gRPC (GetTileResource), so a Monitor can follow a log
+// without its HTTP read path.
+class LogClient final : public TileSource {
  public:
   // A client of the log behind `channel`, trusting `trust`. INVALID_ARGUMENT
   // for options out of range; FAILED_PRECONDITION if the state file holds a
@@ -184,6 +188,11 @@ class LogClient {
   // needs. The bytes are not verified: prove them, or audit the tree.
   absl::StatusOr<std::vector<std::string>> GetEntries(uint64_t start,
                                                       uint64_t count);
+
+  // The tlog-tiles resource at `path` ("checkpoint", "tile/0/000", ...) of
+  // the log's latest checkpoint, unverified (TileSource). NOT_FOUND if the
+  // log has no such resource.
+  absl::StatusOr<std::string> Fetch(std::string_view path) override;
 
   // The agency registry as the server reports it. Not verified: the log's
   // registry-change entries are the authority (client/monitor.h replays

@@ -11,9 +11,12 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
+#include "merkle/encoding.h"
 #include "merkle/tlog_proof.h"
+#include "server/http_server.h"
 #include "vigil/v1/log.grpc.pb.h"
 
 namespace vigil::server {
@@ -669,6 +672,13 @@ class LogService::LogServiceImpl final
     return Answer(response, &core_->calls, Entries(*request, response));
   }
 
+  grpc::ServerUnaryReactor* GetTileResource(
+      grpc::CallbackServerContext* /*context*/,
+      const v1::GetTileResourceRequest* request,
+      v1::TileResourceResponse* response) override {
+    return Answer(response, &core_->calls, TileResource(*request, response));
+  }
+
   grpc::ServerWriteReactor<v1::CheckpointResponse>* WatchCheckpoints(
       grpc::CallbackServerContext* /*context*/,
       const v1::WatchCheckpointsRequest* /*request*/) override {
@@ -795,6 +805,28 @@ class LogService::LogServiceImpl final
     response->set_new_size(*new_size);
     for (const merkle::Hash& h : *proof) response->add_proof(HashBytes(h));
     return absl::OkStatus();
+  }
+
+  // The HTTP read path's answer, as a gRPC status.
+  absl::Status TileResource(const v1::GetTileResourceRequest& request,
+                            v1::TileResourceResponse* response) {
+    std::shared_ptr<const SignedCheckpoint> latest = core_->sequencer->Latest();
+    const TlogResponse answer = ServeTlogResource(
+        absl::StrCat("/", request.path()), latest.get(), *core_->reader);
+    std::string message = answer.body;
+    if (message.ends_with('\n')) message.pop_back();
+    switch (answer.status) {
+      case 200:
+        response->set_data(answer.body);
+        return absl::OkStatus();
+      case 400:
+        return absl::InvalidArgumentError(message);
+      case 404:
+        return absl::NotFoundError(absl::StrFormat(
+            "%s: %s", merkle::QuoteForError(request.path()), message));
+      default:
+        return absl::InternalError(message);
+    }
   }
 
   absl::Status Entries(const v1::GetEntriesRequest& request,

@@ -738,6 +738,17 @@ TEST_F(CliE2ETest,
     EXPECT_EQ(w["outcome"], "consistent") << r.output;
     EXPECT_EQ(w["size"], 3u) << r.output;
   }
+  // The same audit over the log's gRPC API instead of its HTTP tiles.
+  std::vector<std::string> over_grpc = monitor;
+  over_grpc[1] = "--server";
+  over_grpc[2] = server_.grpc_address();
+  over_grpc[8] = Path("monitor-grpc.json");
+  ASSERT_EQ(over_grpc[7], "--state");
+  r = Vigil(over_grpc);
+  EXPECT_EQ(r.exit_code, kOk) << r.output;
+  report = LastJson(r.output);
+  EXPECT_EQ(report["size"], 3u) << r.output;
+  EXPECT_EQ(report["entries"], 3u) << r.output;
   // The server reports the recovery within a second or so.
   for (absl::Time until = absl::Now() + absl::Seconds(10);
        absl::Now() < until &&

@@ -15,6 +15,7 @@
 #include "client/signing.h"
 #include "merkle/checkpoint.h"
 #include "merkle/proof.h"
+#include "merkle/tiles.h"
 #include "merkle/tlog_proof.h"
 #include "server/entry.h"
 #include "tests/testing/fault_storage.h"
@@ -287,6 +288,32 @@ TEST_F(LogServiceTest, GetCheckpointIsSignedByTheLog) {
   ASSERT_TRUE(opened.ok()) << opened.status();
   EXPECT_EQ(opened->checkpoint.size, response.size());
   EXPECT_GE(response.size(), 2u);
+}
+
+TEST_F(LogServiceTest, TileResourcesAreServedAsOverHttp) {
+  SubmitBatch({Signed("a"), Signed("b")}, true);
+  auto fetch = [&](const std::string& path, std::string* data) {
+    v1::GetTileResourceRequest request;
+    request.set_path(path);
+    v1::TileResourceResponse response;
+    const grpc::Status s = log_.log().GetTileResource(
+        InProcessLog::Context().get(), request, &response);
+    *data = response.data();
+    return s.error_code();
+  };
+  std::string data;
+  ASSERT_EQ(fetch("checkpoint", &data), grpc::StatusCode::OK);
+  EXPECT_EQ(data, log_.sequencer().Latest()->note);
+  // Three entries: the registration and two records.
+  ASSERT_EQ(fetch("tile/0/000.p/3", &data), grpc::StatusCode::OK);
+  EXPECT_EQ(data.size(), 3 * merkle::kHashSize);
+  ASSERT_EQ(fetch("tile/entries/000.p/3", &data), grpc::StatusCode::OK);
+  EXPECT_EQ(*merkle::DecodeEntryBundle(data, 3),
+            *log_.reader().Entries(0, 3, 3));
+  EXPECT_EQ(fetch("tile/0/000.p/4", &data), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(fetch("tile/0/000", &data), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(fetch("tile/0/x", &data), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(fetch("../etc/passwd", &data), grpc::StatusCode::NOT_FOUND);
 }
 
 TEST_F(LogServiceTest, InclusionProofsByIndexAndByLeafHash) {
