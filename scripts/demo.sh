@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Vigil's main job: installs what is missing, builds, starts vigil-server on
-# an embedded RocksDB in a temporary directory, has a demo agency register
-# and submit signed access records, verifies one record's evidence bundle
-# offline as a court would, and audits the whole log as a monitor would.
+# an embedded RocksDB in a temporary directory with two witnesses that must
+# both cosign every checkpoint it publishes, has a demo agency register and
+# submit signed access records, verifies one record's evidence bundle
+# offline as a court would, and audits the whole log as a monitor would,
+# flagging a prohibited lookup.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,45 +16,83 @@ server=build/server/vigil-server
 vigil=build/client/vigil
 work=$(mktemp -d)
 server_pid=
+witness_pids=()
 cleanup() {
-  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
+  for pid in $server_pid "${witness_pids[@]}"; do
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    fi
+  done
   rm -rf "$work"
+}
+
+# Waits for the line "<prefix><address>" in log file $2 of process $3 and
+# prints the address; fails with the log if the process exits first.
+listening_address() {
+  local prefix=$1 file=$2 pid=$3 address=
+  for _ in $(seq 100); do
+    address=$(sed -n "s/^$prefix//p" "$file" 2>/dev/null | head -1 || true)
+    [ -n "$address" ] && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [ -z "$address" ]; then
+    echo "demo: a process did not start:" >&2
+    cat "$file" >&2
+    return 1
+  fi
+  echo "$address"
 }
 trap cleanup EXIT
 
 origin=demo.vigil.example/log
 ori=CA0349400
-echo "== 1. Keys: the log's checkpoint key, the registry operator's key and"
-echo "      an agency's record-signing key (named by its ORI)"
+echo "== 1. Keys: the log's checkpoint key, the registry operator's key, two"
+echo "      independent witnesses' cosigning keys and an agency's"
+echo "      record-signing key (named by its ORI)"
 "$server" keygen --dir "$work/keys" --origin "$origin"
+"$vigil" keygen --kind witness --name witness-1.demo.example \
+  --out "$work/keys/witness-1"
+"$vigil" keygen --kind witness --name witness-2.demo.example \
+  --out "$work/keys/witness-2"
 "$vigil" keygen --kind agency --name "$ori" --out "$work/keys/agency"
 
 echo
-echo "== 2. Start vigil-server on an embedded RocksDB in $work/db"
+echo "== 2. Start two witnesses (c2sp.org/tlog-witness), then vigil-server on"
+echo "      an embedded RocksDB in $work/db, publishing only checkpoints"
+echo "      both witnesses cosigned"
+witness_flags=()
+witness_urls=()
+for w in 1 2; do
+  "$vigil" witness --key "$work/keys/witness-$w.skey" \
+    --log-key "$work/keys/log.vkey" --state-dir "$work/witness-$w" \
+    --listen 127.0.0.1:0 2>"$work/witness-$w.log" &
+  witness_pids+=($!)
+  address=$(listening_address "vigil witness: listening on " \
+    "$work/witness-$w.log" "$!")
+  echo "witness $w listening on $address"
+  witness_flags+=(--witnesses "$(cat "$work/keys/witness-$w.vkey") http://$address")
+  witness_urls+=(--witness-url "http://$address")
+done
 "$server" serve --grpc-address 127.0.0.1:0 --http-address 127.0.0.1:0 \
   --data-dir "$work/db" --log-key-file "$work/keys/log.skey" \
   --registry-key-file "$work/keys/registry.vkey" \
-  --checkpoint-interval 200ms 2>"$work/server.log" &
+  --checkpoint-interval 200ms "${witness_flags[@]}" --witness-quorum 2 \
+  2>"$work/server.log" &
 server_pid=$!
-grpc=
-for _ in $(seq 100); do
-  grpc=$(sed -n 's/^vigil-server: grpc listening on //p' "$work/server.log" 2>/dev/null || true)
-  [ -n "$grpc" ] && break
-  kill -0 "$server_pid" 2>/dev/null || break
-  sleep 0.1
-done
-if [ -z "$grpc" ]; then
-  echo "demo: vigil-server did not start:" >&2
-  cat "$work/server.log" >&2
-  exit 1
-fi
+grpc=$(listening_address "vigil-server: grpc listening on " \
+  "$work/server.log" "$server_pid")
+http=$(listening_address "vigil-server: http listening on " \
+  "$work/server.log" "$server_pid")
 cat "$work/server.log"
-# How every client call reaches and trusts the log; the client keeps the
-# last checkpoint it verified and checks each new one against it.
-log=(--server "$grpc" --log-key "$work/keys/log.vkey" --state "$work/trusted")
+# How every client call reaches and trusts the log: its key and both
+# witnesses' keys; the client keeps the last checkpoint it verified and
+# checks each new one against it.
+witnesses=(--witness-key "$work/keys/witness-1.vkey"
+  --witness-key "$work/keys/witness-2.vkey" --quorum 2)
+log=(--server "$grpc" --log-key "$work/keys/log.vkey" "${witnesses[@]}"
+  --state "$work/trusted")
 
 echo
 echo "== 3. The registry operator registers the agency's key in the log"
@@ -100,10 +140,11 @@ cat "$work/evidence.tlog-proof"
 
 echo
 echo "== 6. A court verifies it offline, trusting only the log's and the"
-echo "      agency's public keys; the agency opens the subject commitment"
+echo "      agency's and the witnesses' public keys; the agency opens the"
+echo "      subject commitment"
 "$vigil" verify "$work/evidence.tlog-proof" --entry "$work/evidence.entry" \
-  --log-key "$work/keys/log.vkey" --agency-key "$work/keys/agency.vkey" \
-  --openings "$work/openings.jsonl"
+  --log-key "$work/keys/log.vkey" "${witnesses[@]}" \
+  --agency-key "$work/keys/agency.vkey" --openings "$work/openings.jsonl"
 cp "$work/evidence.entry" "$work/changed.entry"
 printf '\xff' | dd of="$work/changed.entry" bs=1 seek=200 conv=notrunc \
   status=none
@@ -115,12 +156,50 @@ fi
 echo "a record with one byte changed is refused: $(cat "$work/refusal.txt")"
 
 echo
-echo "== 7. A monitor audits the whole log: stop the server, export the"
-echo "      log as static c2sp.org/tlog-tiles files, recompute everything"
+echo "== 7. An immigration agency is registered and reads DMV data over"
+echo "      CLETS, which California's SB 54 forbids"
+"$vigil" keygen --kind agency --name DCICE0000 --out "$work/keys/ice"
+"$vigil" registry register "${log[@]}" \
+  --registry-key "$work/keys/registry.skey" \
+  --agency-key "$work/keys/ice.vkey" --class FEDERAL_IMMIGRATION \
+  --agency-name "Demo immigration field office" --agency-state CA
+"$vigil" record --key "$work/keys/ice.skey" \
+  --openings "$work/ice-openings.jsonl" --out "$work/ice.jsonl" \
+  --record-id ice-1 --role REQUESTER --correlation-id CLETS-9001 \
+  --event-time now --requesting-ori DCICE0000 --operator "agent 7" \
+  --source-system CLETS --destination CA --message-key DQ \
+  --category DMV_PII --category ADDRESS \
+  --declared-purpose CIVIL_IMMIGRATION --legal-process ADMINISTRATIVE_WARRANT \
+  --subject "CA DL D7654321" --outcome HIT 2>/dev/null
+"$vigil" submit "$work/ice.jsonl" "${log[@]}" --wait \
+  --results "$work/results-4.jsonl"
+
+echo
+echo "== 8. A watchdog's monitor audits the whole log over HTTP: every tile"
+echo "      and entry, the registry, every signature, the rule packs, and"
+echo "      each witness's view of the log; the prohibited lookup is flagged"
+monitor_status=0
+"$vigil" monitor --log-url "http://$http" --log-key "$work/keys/log.vkey" \
+  "${witnesses[@]}" "${witness_urls[@]}" \
+  --registry-key "$work/keys/registry.vkey" --state "$work/monitor.json" \
+  --policy client/policy/ca-clets-sb54.json \
+  --policy client/policy/cjis-iii-purpose-codes.json \
+  --alerts "$work/alerts.jsonl" || monitor_status=$?
+if [ "$monitor_status" != 3 ]; then
+  echo "demo: the monitor exited $monitor_status, not 3 (alerts raised)" >&2
+  exit 1
+fi
+echo "alerts:"
+cut -c1-300 "$work/alerts.jsonl"
+
+echo
+echo "== 9. Anyone can mirror the log: stop the server, export the log as"
+echo "      static c2sp.org/tlog-tiles files, recompute everything"
 kill -TERM "$server_pid"
 wait "$server_pid" || true
 server_pid=
 "$server" export-tiles --data-dir "$work/db" \
   --log-key-file "$work/keys/log.skey" \
   --registry-key-file "$work/keys/registry.vkey" "$work/tiles"
-"$vigil" audit-tiles "$work/tiles" --log-key "$work/keys/log.vkey"
+"$vigil" audit-tiles "$work/tiles" --log-key "$work/keys/log.vkey" \
+  "${witnesses[@]}"
