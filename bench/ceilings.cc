@@ -1,0 +1,104 @@
+#include "bench/ceilings.h"
+
+#include <grpcpp/generic/generic_stub.h>
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/write_batch.h>
+#include <sodium.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "bench/load.h"
+
+namespace vigil::bench {
+
+double VerifyCeiling(size_t threads, size_t message_size,
+                     absl::Duration duration) {
+  std::vector<unsigned char> message(message_size, 'v');
+  unsigned char public_key[crypto_sign_PUBLICKEYBYTES];
+  unsigned char secret_key[crypto_sign_SECRETKEYBYTES];
+  unsigned char signature[crypto_sign_BYTES];
+  crypto_sign_keypair(public_key, secret_key);
+  crypto_sign_detached(signature, nullptr, message.data(), message.size(),
+                       secret_key);
+  std::atomic<uint64_t> verified{0};
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> workers;
+  const absl::Time began = absl::Now();
+  for (size_t t = 0; t < threads; ++t) {
+    workers.emplace_back([&] {
+      uint64_t n = 0;
+      while (!stop.load(std::memory_order_relaxed)) {
+        n += crypto_sign_verify_detached(signature, message.data(),
+                                         message.size(), public_key) == 0;
+      }
+      verified += n;
+    });
+  }
+  absl::SleepFor(duration);
+  stop = true;
+  for (std::thread& w : workers) w.join();
+  return static_cast<double>(verified) /
+         absl::ToDoubleSeconds(absl::Now() - began);
+}
+
+absl::StatusOr<double> SyncedWriteCeiling(const std::string& dir,
+                                          absl::Duration duration) {
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(options, dir, &raw);
+  if (!s.ok()) {
+    return absl::UnavailableError(
+        absl::StrFormat("cannot open %s: %s", dir, s.ToString()));
+  }
+  std::unique_ptr<rocksdb::DB> db(raw);
+  rocksdb::WriteOptions synced;
+  synced.sync = true;
+  uint64_t writes = 0;
+  const absl::Time began = absl::Now();
+  const absl::Time end = began + duration;
+  while (absl::Now() < end) {
+    rocksdb::WriteBatch batch;
+    batch.Put(absl::StrFormat("key %d", writes), std::string(100, 'v'));
+    s = db->Write(synced, &batch);
+    if (!s.ok()) {
+      return absl::UnavailableError(
+          absl::StrFormat("write to %s: %s", dir, s.ToString()));
+    }
+    ++writes;
+  }
+  return static_cast<double>(writes) /
+         absl::ToDoubleSeconds(absl::Now() - began);
+}
+
+double NoopUnaryCeiling(const std::shared_ptr<grpc::Channel>& channel,
+                        size_t concurrency, absl::Duration duration) {
+  grpc::GenericStub stub(channel);
+  // HealthCheckRequest{service: ""}: a message of no bytes.
+  grpc::Slice no_bytes("", 0);
+  const grpc::ByteBuffer empty(&no_bytes, 1);
+  const LoadResult result = RunClosedLoop(
+      concurrency, UINT64_MAX, duration, [&](uint64_t, Completion done) {
+        struct Call {
+          grpc::ClientContext context;
+          grpc::ByteBuffer response;
+        };
+        auto* call = new Call;
+        call->context.set_deadline(
+            absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+        stub.UnaryCall(&call->context, "/grpc.health.v1.Health/Check",
+                       grpc::StubOptions(), &empty, &call->response,
+                       [call, done](grpc::Status status) {
+                         delete call;
+                         done(status.ok());
+                       });
+      });
+  return result.Rate();
+}
+
+}  // namespace vigil::bench
