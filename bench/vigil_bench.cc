@@ -260,26 +260,31 @@ uint64_t LatestSize(Channels& channels) {
 void GrowTo(Channels& channels, const testing::TestAgency& agency,
             uint64_t size, const Flags& flags, uint64_t* serial) {
   constexpr uint64_t kChunk = 50000;
-  while (LatestSize(channels) < size) {
-    const uint64_t missing = size - LatestSize(channels);
+  // Every record is new, so the log holds what it held plus what was sent.
+  for (uint64_t appended = LatestSize(channels); appended < size;) {
+    const uint64_t count = std::min(size - appended, kChunk);
     const std::vector<v1::SignedPayload> chunk =
-        SignRecords(agency, absl::StrFormat("grow-%d", (*serial)++),
-                    std::min(missing, kChunk));
+        SignRecords(agency, absl::StrFormat("grow-%d", (*serial)++), count);
     const LoadResult r = SubmitBatches(channels, chunk, flags.batch_size,
                                        flags.concurrency, false);
     if (r.failed > 0) {
       Die(absl::UnavailableError(absl::StrFormat(
           "%d batches failed while growing the log", r.failed)));
     }
-    for (absl::Time until = absl::Now() + absl::Seconds(30);
-         absl::Now() < until && LatestSize(channels) < size;) {
-      absl::SleepFor(absl::Milliseconds(20));
-    }
+    appended += count;
     std::cerr << absl::StrFormat("\rvigil-bench: log grown to %d entries",
-                                 LatestSize(channels))
+                                 appended)
               << std::flush;
   }
   std::cerr << "\n";
+  for (absl::Time until = absl::Now() + absl::Seconds(60);
+       LatestSize(channels) < size;) {
+    if (absl::Now() > until) {
+      Die(absl::UnavailableError(
+          absl::StrFormat("no checkpoint covers %d entries", size)));
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
 }
 
 // Inclusion and consistency proofs against the tree of `size` entries.

@@ -15,6 +15,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "merkle/encoding.h"
+#include "merkle/proof.h"
 #include "merkle/tlog_proof.h"
 #include "server/http_server.h"
 #include "vigil/v1/log.grpc.pb.h"
@@ -226,7 +227,10 @@ struct LogService::Core {
   }
 
   // The tlog-proof bundle of entry `index` (leaf hash `leaf_hash`) in the
-  // tree of `checkpoint`.
+  // tree of `checkpoint`. With `verify`, the bytes returned are parsed
+  // back and their inclusion proof verified against the checkpoint's root;
+  // the checkpoint's signatures are the caller's to check (once, not once
+  // per bundle: VerifyCheckpoint).
   absl::StatusOr<std::string> TlogProof(uint64_t index,
                                         const merkle::Hash& leaf_hash,
                                         const SignedCheckpoint& checkpoint,
@@ -238,14 +242,31 @@ struct LogService::Core {
         merkle::MarshalTlogProof(merkle::TlogProof{
             std::nullopt, index, *std::move(proof), checkpoint.note});
     if (!bundle.ok() || !verify) return bundle;
-    // Verify the bytes being returned, exactly as a court would.
     absl::StatusOr<merkle::TlogProof> parsed = merkle::ParseTlogProof(*bundle);
     if (!parsed.ok()) return parsed.status();
-    const merkle::TlogProofPolicy policy{origin, log_verifier, {}, 0};
-    absl::StatusOr<merkle::VerifiedTlogProof> verified =
-        merkle::VerifyTlogProof(*parsed, leaf_hash, policy);
-    if (!verified.ok()) return verified.status();
+    if (parsed->index != index || parsed->checkpoint != checkpoint.note) {
+      return absl::InternalError(
+          "the bundle does not hold the entry's index and checkpoint");
+    }
+    if (absl::Status s = merkle::VerifyInclusion(
+            index, checkpoint.checkpoint.size, leaf_hash, parsed->inclusion,
+            checkpoint.checkpoint.root);
+        !s.ok()) {
+      return s;
+    }
     return bundle;
+  }
+
+  // Checks `checkpoint` as a court would: the log's signature over a
+  // checkpoint of this origin whose body is the one published.
+  absl::Status VerifyCheckpoint(const SignedCheckpoint& checkpoint) const {
+    absl::StatusOr<merkle::OpenedCheckpoint> opened =
+        merkle::OpenCheckpoint(checkpoint.note, *log_verifier, origin);
+    if (!opened.ok()) return opened.status();
+    if (opened->checkpoint != checkpoint.checkpoint) {
+      return absl::InternalError("the checkpoint note and its body differ");
+    }
+    return absl::OkStatus();
   }
 
   Sequencer* const sequencer;
@@ -378,6 +399,9 @@ class Submission : public std::enable_shared_from_this<Submission> {
       absl::MutexLock lock(&mu_);
       results = results_;
     }
+    const absl::Status checkpoint_ok =
+        checkpoint == nullptr ? absl::OkStatus()
+                              : core_->VerifyCheckpoint(*checkpoint);
     for (v1::RecordResult& r : results) {
       if (r.code() != 0) continue;
       if (checkpoint == nullptr) {
@@ -391,7 +415,10 @@ class Submission : public std::enable_shared_from_this<Submission> {
       merkle::Hash leaf_hash{};
       std::copy(r.leaf_hash().begin(), r.leaf_hash().end(), leaf_hash.begin());
       absl::StatusOr<std::string> bundle =
-          core_->TlogProof(r.index(), leaf_hash, *checkpoint, /*verify=*/true);
+          checkpoint_ok.ok()
+              ? core_->TlogProof(r.index(), leaf_hash, *checkpoint,
+                                 /*verify=*/true)
+              : absl::StatusOr<std::string>(checkpoint_ok);
       if (!bundle.ok()) {
         std::cerr << absl::StrFormat(
             "vigil-server: the tlog-proof of index %d in checkpoint size %d "
