@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/str_format.h"
@@ -29,6 +30,25 @@ struct Lookup {
   int64_t event_centis = 0;
   std::string first_ori;
   std::string record_id;
+};
+
+// Entries judged per chunk: their decoding and signature checks run on
+// every core.
+constexpr size_t kRecordChunk = 4096;
+
+// An entry decoded and its signature checked, ready to be judged.
+struct Prepared {
+  uint64_t index = 0;
+  absl::StatusOr<server::Entry> entry;
+  // Registry entries: the change, or why it is not the operator's.
+  absl::StatusOr<vigil::v1::RegistryChange> change;
+  // Access records: the record (signature checked from the reporting
+  // position on), or why it is not valid.
+  absl::StatusOr<vigil::v1::AccessRecord> record;
+  // An access record whose signature verifies but whose fields break
+  // record.proto's rules (a log written by other software): still judged
+  // by the policy rules, which exist for exactly such records.
+  std::optional<vigil::v1::AccessRecord> unchecked;
 };
 
 std::optional<RegistryFacts::Agency> AgencyOf(
@@ -252,6 +272,164 @@ absl::StatusOr<MonitorRun> Monitor::RunOnce(
   any_time.max_age = absl::InfiniteDuration();
   any_time.max_future_skew = absl::InfiniteDuration();
 
+  // Record-level work in chunks: each entry is decoded and its signature
+  // checked on every core (independent per entry), then judged in log order
+  // (the registry and reconciliation depend on the order).
+  const auto prepare = [&](uint64_t index, std::string_view bytes) {
+    Prepared p;
+    p.index = index;
+    p.entry = server::DecodeEntry(bytes);
+    if (!p.entry.ok()) return p;
+    if (p.entry->kind == server::EntryKind::kRegistryChange) {
+      if (p.entry->public_key != registry_key_->public_key() ||
+          !server::VerifyEntrySignature(*p.entry)) {
+        p.change = absl::UnauthenticatedError(
+            "not signed by the registry operator's key");
+      } else {
+        p.change = server::ParseRegistryChange(p.entry->payload);
+      }
+    } else if (index >= position) {
+      absl::StatusOr<OpenedRecord> opened_record = OpenRecordEntry(bytes);
+      if (opened_record.ok()) {
+        p.record = std::move(opened_record->record);
+      } else {
+        p.record = opened_record.status();
+        vigil::v1::AccessRecord raw;
+        if (absl::IsInvalidArgument(p.record.status()) &&
+            server::VerifyEntrySignature(*p.entry) &&
+            raw.ParseFromString(p.entry->payload)) {
+          p.unchecked = std::move(raw);
+        }
+      }
+    } else {
+      // Old records only feed reconciliation and the duplicate check, so
+      // they are parsed but their signatures are not checked again.
+      p.record =
+          server::ParseAccessRecord(p.entry->payload, absl::Now(), any_time);
+    }
+    return p;
+  };
+  // The policy rules on one record of `key`'s agency.
+  const auto apply_policy = [&](uint64_t index,
+                                const std::optional<vigil::v1::AgencyKey>& key,
+                                const vigil::v1::AccessRecord& record) {
+    if (options_.policy == nullptr) return;
+    RegistryFacts facts;
+    facts.signer = AgencyOf(key);
+    if (auto it = by_ori.find(record.requesting_ori()); it != by_ori.end()) {
+      facts.requester = AgencyOf(it->second);
+    }
+    const std::string ori = key.has_value() ? key->ori() : "";
+    for (const Rule* rule : options_.policy->Evaluate(record, facts)) {
+      alert(rule->name, rule->severity, index, ori,
+            Explain(*rule, record, facts), &record);
+    }
+  };
+  // Judges one prepared entry, in log order.
+  const auto judge = [&](Prepared& p) {
+    const uint64_t index = p.index;
+    const absl::StatusOr<server::Entry>& entry = p.entry;
+    if (!entry.ok()) {
+      alert(kRuleMalformedEntry, "integrity", index, "",
+            std::string(entry.status().message()), nullptr);
+      return;
+    }
+    const std::string signer(entry->public_key.begin(),
+                             entry->public_key.end());
+    if (entry->kind == server::EntryKind::kRegistryChange) {
+      ++run.registry_changes;
+      absl::Status s;
+      const absl::StatusOr<vigil::v1::RegistryChange>& change = p.change;
+      if (change.ok()) {
+        server::Registry::Staging staging = (*registry)->Stage();
+        s = staging.Apply(*change, index);
+        if (s.ok()) {
+          (*registry)->Commit(staging);
+          for (vigil::v1::AgencyKey& k : (*registry)->List()) {
+            auto [it, added] = by_ori.try_emplace(k.ori(), k);
+            if (!added && k.registered_at() > it->second.registered_at()) {
+              it->second = std::move(k);
+            }
+          }
+        }
+      } else {
+        s = change.status();
+      }
+      if (!s.ok()) {
+        alert(kRuleBadRegistryChange, "integrity", index, "",
+              std::string(s.message()), nullptr);
+      }
+      return;
+    }
+    ++run.records;
+    const bool report = index >= position;
+    const absl::StatusOr<vigil::v1::AccessRecord>& record = p.record;
+    if (!record.ok()) {
+      const std::optional<vigil::v1::AgencyKey> key =
+          p.unchecked.has_value() ? (*registry)->Find(signer) : std::nullopt;
+      alert(absl::IsUnauthenticated(record.status()) ? kRuleBadSignature
+                                                     : kRuleMalformedEntry,
+            "integrity", index, key.has_value() ? key->ori() : "",
+            std::string(record.status().message()),
+            p.unchecked.has_value() ? &*p.unchecked : nullptr);
+      if (p.unchecked.has_value()) apply_policy(index, key, *p.unchecked);
+      return;
+    }
+    latest_event = std::max(latest_event, record->event_time_centis());
+    const std::optional<vigil::v1::AgencyKey> key = (*registry)->Find(signer);
+    const std::string ori = key.has_value() ? key->ori() : "";
+    if (!record_ids.emplace(signer, record->record_id()).second) {
+      alert(kRuleDuplicateRecordId, "warning", index, ori,
+            absl::StrFormat("record_id %s was already used by this key",
+                            merkle::QuoteForError(record->record_id())),
+            &*record);
+    }
+    Lookup& lookup = lookups[record->correlation_id()];
+    if (lookup.roles == 0) {
+      lookup.first_index = index;
+      lookup.event_centis = record->event_time_centis();
+      lookup.first_ori = record->requesting_ori();
+      lookup.record_id = record->record_id();
+    }
+    lookup.roles |= 1u << record->submitter_role();
+    if (!report) return;
+    if (!key.has_value()) {
+      alert(kRuleUnregisteredKey, "integrity", index, "",
+            absl::StrFormat("signed by key %s, which the registry never held",
+                            merkle::HexEncode(entry->public_key)),
+            &*record);
+      return;
+    }
+    if (key->revoked() && key->revoked_at() < index) {
+      alert(kRuleRevokedKey, "integrity", index, ori,
+            absl::StrFormat("signed by a key of %s revoked at index %d", ori,
+                            key->revoked_at()),
+            &*record);
+    }
+    if (absl::Status s = server::CheckSignerRole(*record, *key); !s.ok()) {
+      alert(kRuleRoleMismatch, "integrity", index, ori,
+            std::string(s.message()), &*record);
+    }
+    apply_policy(index, key, *record);
+  };
+  std::vector<std::pair<uint64_t, std::string>> pending;
+  const auto judge_pending = [&] {
+    std::vector<Prepared> prepared(pending.size());
+    const size_t threads = std::clamp<size_t>(
+        std::thread::hardware_concurrency(), 1, pending.size() / 64 + 1);
+    std::vector<std::thread> workers;
+    for (size_t t = 0; t < threads; ++t) {
+      workers.emplace_back([&, t] {
+        for (size_t i = t; i < pending.size(); i += threads) {
+          prepared[i] = prepare(pending[i].first, pending[i].second);
+        }
+      });
+    }
+    for (std::thread& w : workers) w.join();
+    for (Prepared& p : prepared) judge(p);
+    pending.clear();
+  };
+
   const EntryVisitor visit = [&](uint64_t index,
                                  std::string_view bytes) -> absl::Status {
     range.Append(merkle::HashLeaf(merkle::AsBytes(bytes)));
@@ -282,113 +460,12 @@ absl::StatusOr<MonitorRun> Monitor::RunOnce(
       progress(index + 1, now.size);
     }
     if (!options_.vigil_records) return absl::OkStatus();
-    absl::StatusOr<server::Entry> entry = server::DecodeEntry(bytes);
-    if (!entry.ok()) {
-      alert(kRuleMalformedEntry, "integrity", index, "",
-            std::string(entry.status().message()), nullptr);
-      return absl::OkStatus();
-    }
-    const std::string signer(entry->public_key.begin(),
-                             entry->public_key.end());
-    if (entry->kind == server::EntryKind::kRegistryChange) {
-      ++run.registry_changes;
-      absl::Status s = absl::OkStatus();
-      if (entry->public_key != registry_key_->public_key() ||
-          !server::VerifyEntrySignature(*entry)) {
-        s = absl::UnauthenticatedError(
-            "not signed by the registry operator's key");
-      }
-      absl::StatusOr<vigil::v1::RegistryChange> change =
-          s.ok() ? server::ParseRegistryChange(entry->payload)
-                 : absl::StatusOr<vigil::v1::RegistryChange>(s);
-      if (change.ok()) {
-        server::Registry::Staging staging = (*registry)->Stage();
-        s = staging.Apply(*change, index);
-        if (s.ok()) {
-          (*registry)->Commit(staging);
-          for (vigil::v1::AgencyKey& k : (*registry)->List()) {
-            auto [it, added] = by_ori.try_emplace(k.ori(), k);
-            if (!added && k.registered_at() > it->second.registered_at()) {
-              it->second = std::move(k);
-            }
-          }
-        }
-      } else {
-        s = change.status();
-      }
-      if (!s.ok()) {
-        alert(kRuleBadRegistryChange, "integrity", index, "",
-              std::string(s.message()), nullptr);
-      }
-      return absl::OkStatus();
-    }
-    ++run.records;
-    const bool report = index >= position;
-    // Old records only feed reconciliation and the duplicate check, so
-    // they are parsed but their signatures are not checked again.
-    absl::StatusOr<vigil::v1::AccessRecord> record =
-        report ? [&]() -> absl::StatusOr<vigil::v1::AccessRecord> {
-      absl::StatusOr<OpenedRecord> opened_record = OpenRecordEntry(bytes);
-      if (!opened_record.ok()) return opened_record.status();
-      return std::move(opened_record->record);
-    }()
-        : server::ParseAccessRecord(entry->payload, absl::Now(), any_time);
-    if (!record.ok()) {
-      alert(absl::IsUnauthenticated(record.status()) ? kRuleBadSignature
-                                                     : kRuleMalformedEntry,
-            "integrity", index, "", std::string(record.status().message()),
-            nullptr);
-      return absl::OkStatus();
-    }
-    latest_event = std::max(latest_event, record->event_time_centis());
-    const std::optional<vigil::v1::AgencyKey> key = (*registry)->Find(signer);
-    const std::string ori = key.has_value() ? key->ori() : "";
-    if (!record_ids.emplace(signer, record->record_id()).second) {
-      alert(kRuleDuplicateRecordId, "warning", index, ori,
-            absl::StrFormat("record_id %s was already used by this key",
-                            merkle::QuoteForError(record->record_id())),
-            &*record);
-    }
-    Lookup& lookup = lookups[record->correlation_id()];
-    if (lookup.roles == 0) {
-      lookup.first_index = index;
-      lookup.event_centis = record->event_time_centis();
-      lookup.first_ori = record->requesting_ori();
-      lookup.record_id = record->record_id();
-    }
-    lookup.roles |= 1u << record->submitter_role();
-    if (!report) return absl::OkStatus();
-    if (!key.has_value()) {
-      alert(kRuleUnregisteredKey, "integrity", index, "",
-            absl::StrFormat("signed by key %s, which the registry never held",
-                            merkle::HexEncode(entry->public_key)),
-            &*record);
-      return absl::OkStatus();
-    }
-    if (key->revoked() && key->revoked_at() < index) {
-      alert(kRuleRevokedKey, "integrity", index, ori,
-            absl::StrFormat("signed by a key of %s revoked at index %d", ori,
-                            key->revoked_at()),
-            &*record);
-    }
-    if (absl::Status s = server::CheckSignerRole(*record, *key); !s.ok()) {
-      alert(kRuleRoleMismatch, "integrity", index, ori,
-            std::string(s.message()), &*record);
-    }
-    if (options_.policy != nullptr) {
-      RegistryFacts facts;
-      facts.signer = AgencyOf(key);
-      if (auto it = by_ori.find(record->requesting_ori()); it != by_ori.end()) {
-        facts.requester = AgencyOf(it->second);
-      }
-      for (const Rule* rule : options_.policy->Evaluate(*record, facts)) {
-        alert(rule->name, rule->severity, index, ori,
-              Explain(*rule, *record, facts), &*record);
-      }
-    }
+    pending.emplace_back(index, std::string(bytes));
+    if (pending.size() >= kRecordChunk) judge_pending();
     return absl::OkStatus();
   };
   absl::StatusOr<TreeAuditReport> tree = AuditTree(*source_, now, visit);
+  if (tree.ok() && !fork.has_value()) judge_pending();
   if (fork.has_value()) return *fork;
   if (!tree.ok()) {
     if (!absl::IsDataLoss(tree.status())) return tree.status();

@@ -83,7 +83,9 @@ struct Alert {
   std::string rule;      // A policy rule's name, or a check's (below).
   std::string severity;  // "violation", "warning" or "integrity".
   uint64_t index = 0;    // The entry's log index.
-  std::string agency;    // The signer's ORI, when known.
+  // The signer's ORI, when known; for reconciliation, the requesting ORI
+  // of the lookup's first record.
+  std::string agency;
   std::string record_id;
   std::string correlation_id;
   std::string reason;      // Why, for people; never a commitment.
