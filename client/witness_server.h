@@ -24,16 +24,10 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <thread>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "client/witness.h"
-
-namespace httplib {
-class Server;
-}  // namespace httplib
+#include "server/http_listener.h"
 
 namespace vigil::client {
 
@@ -58,23 +52,18 @@ class WitnessServer {
   WitnessServer& operator=(const WitnessServer&) = delete;
 
   // The bound port (the chosen one when the address gave port 0).
-  [[nodiscard]] uint16_t port() const { return port_; }
+  [[nodiscard]] uint16_t port() const { return listener_.port(); }
   // The bound address, "host:port" ("[v6]:port").
-  [[nodiscard]] std::string address() const;
+  [[nodiscard]] std::string address() const { return listener_.address(); }
 
   // Stops accepting, lets requests in progress finish, and joins the
   // server's threads. Idempotent.
-  void Stop();
+  void Stop() { listener_.Stop(); }
 
  private:
-  WitnessServer() = default;
+  explicit WitnessServer(size_t threads) : listener_(threads) {}
 
-  std::unique_ptr<httplib::Server> server_;
-  std::string host_;
-  uint16_t port_ = 0;
-  Witness* witness_ = nullptr;
-  absl::Mutex stop_mu_;
-  std::thread thread_ ABSL_GUARDED_BY(stop_mu_);  // Runs the accept loop.
+  server::HttpListener listener_;
 };
 
 }  // namespace vigil::client

@@ -17,6 +17,7 @@
 
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "server/http_listener.h"
 
 namespace vigil::server {
 namespace {
@@ -89,6 +90,15 @@ const std::vector<Setting>& Settings() {
       {{"witness_timeout", K::kDuration,
         "how long one exchange with a witness may take (e.g. 10s)"},
        &C::witness_timeout},
+      {{"agency_rate_limit", K::kCount,
+        "records per second one agency may submit, sustained (0: no limit)"},
+       &C::agency_rate_limit},
+      {{"agency_burst", K::kCount,
+        "records an idle agency may submit at once (0: one second's worth)"},
+       &C::agency_burst},
+      {{"agency_daily_quota", K::kCount,
+        "records one agency may submit per UTC day (0: no quota)"},
+       &C::agency_daily_quota},
   };
   return *settings;
 }
@@ -365,6 +375,10 @@ absl::Status ValidateServerConfig(const ServerConfig& config) {
     return absl::InvalidArgumentError(
         "config key \"event_time_max_age\" must be positive");
   }
+  if (config.agency_burst > 0 && config.agency_rate_limit == 0) {
+    return absl::InvalidArgumentError(
+        "config key \"agency_burst\" is set but agency_rate_limit is not");
+  }
   return ValidateWitnesses(config).status();
 }
 
@@ -399,44 +413,6 @@ absl::StatusOr<WitnessPolicy> ValidateWitnesses(const ServerConfig& config) {
         "config key \"witness_timeout\" must be positive");
   }
   return policy;
-}
-
-absl::StatusOr<HostPort> ParseHostPort(std::string_view address) {
-  HostPort result;
-  std::string_view port_text;
-  if (!address.empty() && address.front() == '[') {
-    const size_t close = address.find(']');
-    if (close == std::string_view::npos || close + 1 >= address.size() ||
-        address[close + 1] != ':') {
-      return absl::InvalidArgumentError(
-          absl::StrFormat("address \"%s\" is not [ipv6]:port", address));
-    }
-    result.host = std::string(address.substr(1, close - 1));
-    port_text = address.substr(close + 2);
-  } else {
-    const size_t colon = address.rfind(':');
-    if (colon == std::string_view::npos || address.find(':') != colon) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "address \"%s\" is not host:port ([ipv6]:port for IPv6)", address));
-    }
-    result.host = std::string(address.substr(0, colon));
-    port_text = address.substr(colon + 1);
-  }
-  if (result.host.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("address \"%s\" has an empty host", address));
-  }
-  uint64_t port = 0;
-  const char* end = port_text.data() + port_text.size();
-  auto [ptr, ec] = std::from_chars(port_text.data(), end, port);
-  if (port_text.empty() || ec != std::errc() || ptr != end || port > 65535 ||
-      (port_text.size() > 1 && port_text[0] == '0')) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        R"(address "%s": port "%s" is not a number in 0..65535)", address,
-        port_text));
-  }
-  result.port = static_cast<uint16_t>(port);
-  return result;
 }
 
 }  // namespace vigil::server

@@ -80,6 +80,11 @@ struct ServerConfig {
   uint64_t witness_quorum = 0;
   // Bounds each exchange with a witness.
   absl::Duration witness_timeout = absl::Seconds(10);
+  // Per-agency limits on access records (server/agency_limits.h): the
+  // sustained rate (records/s) and the burst, and a daily quota. 0: none.
+  uint64_t agency_rate_limit = 0;
+  uint64_t agency_burst = 0;
+  uint64_t agency_daily_quota = 0;
 
   bool operator==(const ServerConfig&) const = default;
 };
@@ -131,18 +136,6 @@ absl::Status ValidateServerConfig(const ServerConfig& config);
 // The witness policy `config` sets (no witnesses: an empty policy).
 // INVALID_ARGUMENT, naming the key, as ValidateServerConfig.
 absl::StatusOr<WitnessPolicy> ValidateWitnesses(const ServerConfig& config);
-
-// A listening address split into its host and port.
-struct HostPort {
-  std::string host;  // Without IPv6 brackets.
-  uint16_t port = 0;
-
-  bool operator==(const HostPort&) const = default;
-};
-
-// Parses "host:port" or "[ipv6]:port" with a decimal port 0..65535.
-// INVALID_ARGUMENT otherwise.
-absl::StatusOr<HostPort> ParseHostPort(std::string_view address);
 
 }  // namespace vigil::server
 

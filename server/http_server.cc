@@ -2,14 +2,11 @@
 
 #include <httplib.h>
 
-#include <atomic>
-#include <chrono>
 #include <utility>
 
 #include "absl/numeric/int128.h"
 #include "absl/strings/str_format.h"
 #include "merkle/tiles.h"
-#include "server/config.h"
 
 namespace vigil::server {
 namespace {
@@ -92,31 +89,17 @@ TlogResponse ServeTlogResource(std::string_view target,
   return FromRead(reader.Tile(*tile, read_size));
 }
 
+HttpServer::HttpServer(size_t threads, LatestCheckpoint latest,
+                       LogReader* reader)
+    : latest_(std::move(latest)), reader_(reader), listener_(threads) {}
+
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
     const HttpServerOptions& options, LatestCheckpoint latest,
     LogReader* reader) {
-  absl::StatusOr<HostPort> address = ParseHostPort(options.address);
-  if (!address.ok()) return address.status();
-
-  std::unique_ptr<HttpServer> server(new HttpServer());
-  server->host_ = address->host;
-  server->latest_ = std::move(latest);
-  server->reader_ = reader;
-  server->server_ = std::make_unique<httplib::Server>();
-  httplib::Server& http = *server->server_;
-  const size_t threads = std::max<size_t>(options.threads, 1);
-  http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  http.set_read_timeout(5, 0);
-  http.set_write_timeout(10, 0);
-  // Short: Stop waits for idle keep-alive connections to time out.
-  http.set_keep_alive_timeout(2);
+  std::unique_ptr<HttpServer> server(
+      new HttpServer(options.threads, std::move(latest), reader));
+  httplib::Server& http = server->listener_.http();
   http.set_payload_max_length(4096);  // GET requests carry no body.
-  // httplib's default also sets SO_REUSEPORT, which would let a second
-  // server bind the same port and silently take half its connections.
-  http.set_socket_options([](socket_t sock) {
-    const int yes = 1;
-    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-  });
   HttpServer* self = server.get();
   http.Get(".*", [self](const httplib::Request& request,
                         httplib::Response& response) {
@@ -127,57 +110,12 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
     response.set_header("Cache-Control", answer.cache_control);
     response.set_content(answer.body, answer.content_type.c_str());
   });
-
-  if (address->port == 0) {
-    const int port = http.bind_to_any_port(address->host);
-    if (port <= 0) {
-      return absl::UnavailableError(
-          absl::StrFormat("cannot bind an HTTP port on %s", address->host));
-    }
-    server->port_ = static_cast<uint16_t>(port);
-  } else {
-    if (!http.bind_to_port(address->host, address->port)) {
-      return absl::UnavailableError(
-          absl::StrFormat("cannot bind HTTP address %s", options.address));
-    }
-    server->port_ = address->port;
-  }
-
-  // Wait for the accept loop to run: httplib's stop() is a no-op before it
-  // does, and Stop must always end the thread.
-  auto exited = std::make_shared<std::atomic<bool>>(false);
-  {
-    absl::MutexLock lock(&server->stop_mu_);
-    server->thread_ = std::thread([&http, exited] {
-      http.listen_after_bind();
-      *exited = true;
-    });
-  }
-  while (!http.is_running() && !*exited) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  if (*exited) {
-    server->Stop();
-    return absl::UnavailableError(absl::StrFormat(
-        "the HTTP server on %s stopped at once", options.address));
+  if (absl::Status s = server->listener_.Listen(options.address); !s.ok()) {
+    return s;
   }
   return server;
 }
 
 HttpServer::~HttpServer() { Stop(); }
-
-std::string HttpServer::address() const {
-  if (host_.find(':') != std::string::npos) {
-    return absl::StrFormat("[%s]:%d", host_, port_);
-  }
-  return absl::StrFormat("%s:%d", host_, port_);
-}
-
-void HttpServer::Stop() {
-  absl::MutexLock lock(&stop_mu_);
-  if (!thread_.joinable()) return;
-  server_->stop();
-  thread_.join();
-}
 
 }  // namespace vigil::server

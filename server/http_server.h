@@ -31,17 +31,11 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <thread>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include "server/http_listener.h"
 #include "server/log_reader.h"
 #include "server/sequencer.h"
-
-namespace httplib {
-class Server;
-}  // namespace httplib
 
 namespace vigil::server {
 
@@ -88,24 +82,20 @@ class HttpServer {
   HttpServer& operator=(const HttpServer&) = delete;
 
   // The bound port (the chosen one when the address gave port 0).
-  [[nodiscard]] uint16_t port() const { return port_; }
+  [[nodiscard]] uint16_t port() const { return listener_.port(); }
   // The bound address, "host:port" ("[v6]:port").
-  [[nodiscard]] std::string address() const;
+  [[nodiscard]] std::string address() const { return listener_.address(); }
 
   // Stops accepting, lets requests in progress finish, and joins the
   // server's threads. Idempotent.
-  void Stop();
+  void Stop() { listener_.Stop(); }
 
  private:
-  HttpServer() = default;
+  HttpServer(size_t threads, LatestCheckpoint latest, LogReader* reader);
 
-  std::unique_ptr<httplib::Server> server_;
-  std::string host_;
-  uint16_t port_ = 0;
   LatestCheckpoint latest_;
-  LogReader* reader_ = nullptr;
-  absl::Mutex stop_mu_;
-  std::thread thread_ ABSL_GUARDED_BY(stop_mu_);  // Runs the accept loop.
+  LogReader* reader_;
+  HttpListener listener_;
 };
 
 }  // namespace vigil::server

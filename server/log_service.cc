@@ -214,6 +214,7 @@ struct LogService::Core {
         log_verifier(log_verifier),
         origin(std::move(origin)),
         options(std::move(options)),
+        limits(this->options.agency_limits),
         executor(this->options.proof_threads) {}
 
   [[nodiscard]] absl::Time Now() const {
@@ -275,6 +276,7 @@ struct LogService::Core {
   const merkle::NoteVerifier* const log_verifier;
   const std::string origin;
   const LogServiceOptions options;
+  AgencyLimits limits;
   std::atomic<bool> shutting_down{false};
 
   // Calls in progress (unary calls and watches).
@@ -746,10 +748,22 @@ class LogService::LogServiceImpl final
 
  private:
   [[nodiscard]] Submission::Check AccessRecordCheck() const {
-    return [core = core_](const v1::SignedPayload& payload) {
-      return CheckAccessRecordSubmission(payload, *core->registry, core->Now(),
-                                         core->options.submission);
-    };
+    return
+        [core = core_](
+            const v1::SignedPayload& payload) -> absl::StatusOr<PendingEntry> {
+          const absl::Time now = core->Now();
+          absl::StatusOr<PendingEntry> pending = CheckAccessRecordSubmission(
+              payload, *core->registry, now, core->options.submission);
+          if (!pending.ok() || !core->limits.enabled()) return pending;
+          // The signer is registered: CheckAccessRecordSubmission found it.
+          const std::optional<v1::AgencyKey> key =
+              core->registry->Find(pending->public_key);
+          if (absl::Status s = core->limits.Admit(key ? key->ori() : "", now);
+              !s.ok()) {
+            return s;
+          }
+          return pending;
+        };
   }
 
   // The tree size a read names, bounded by the latest checkpoint: `asked`,

@@ -46,6 +46,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "merkle/note.h"
+#include "server/agency_limits.h"
 #include "server/log_reader.h"
 #include "server/registry.h"
 #include "server/sequencer.h"
@@ -67,6 +68,9 @@ struct LogServiceOptions {
   size_t max_entries_bytes = size_t{3} << 20;
   // Checks applied to submissions (event-time window, registry key).
   SubmissionOptions submission;
+  // Per-agency rate limit and daily quota on access records
+  // (server/agency_limits.h); none by default.
+  AgencyLimitOptions agency_limits;
   // Threads building and verifying tlog-proof bundles for
   // wait_for_inclusion calls.
   size_t proof_threads = 2;

@@ -59,6 +59,7 @@
 #include "merkle/tiles.h"
 #include "server/config.h"
 #include "server/files.h"
+#include "server/http_listener.h"
 #include "server/http_server.h"
 #include "server/log_reader.h"
 #include "server/log_service.h"
@@ -245,6 +246,9 @@ int Serve(const ConfigFlags& flags) {
   service_options.submission.record.max_future_skew =
       config->event_time_max_future_skew;
   service_options.submission.registry_public_key = *registry_key;
+  service_options.agency_limits =
+      AgencyLimitOptions{config->agency_rate_limit, config->agency_burst,
+                         config->agency_daily_quota};
   auto service = std::make_unique<LogService>(
       sequencer->get(), registry->get(), &reader,
       &(*log_key)->signer->verifier(), (*log_key)->origin, service_options);

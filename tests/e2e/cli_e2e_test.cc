@@ -23,8 +23,8 @@
 #include "merkle/encoding.h"
 #include "merkle/note.h"
 #include "merkle/tlog_proof.h"
-#include "server/config.h"
 #include "server/files.h"
+#include "server/http_listener.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/witness_process.h"
 

@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_format.h"
 #include "merkle/cosignature.h"
+#include "server/http_listener.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/status_matchers.h"
 
@@ -73,7 +74,7 @@ TEST(ServerConfigTest, ParsesEverySetting) {
   EXPECT_EQ(c->event_time_max_age, absl::Hours(48));
   EXPECT_EQ(c->event_time_max_future_skew, absl::Minutes(1));
   EXPECT_TRUE(ValidateServerConfig(*c).ok());
-  EXPECT_EQ(ConfigKeys().size(), 17u);
+  EXPECT_EQ(ConfigKeys().size(), 20u);
 }
 
 // A witness setting, "<cosignature verifier key> <URL>", for witness `name`.
@@ -231,6 +232,13 @@ TEST(ServerConfigTest, ValidationNamesTheFirstProblem) {
       with(
           [](ServerConfig& c) { c.event_time_max_age = absl::ZeroDuration(); }),
       IsError(absl::StatusCode::kInvalidArgument, "event_time_max_age"));
+  EXPECT_THAT(with([](ServerConfig& c) { c.agency_burst = 10; }),
+              IsError(absl::StatusCode::kInvalidArgument, "agency_burst"));
+  EXPECT_TRUE(with([](ServerConfig& c) {
+                c.agency_rate_limit = 5;
+                c.agency_burst = 10;
+                c.agency_daily_quota = 1000;
+              }).ok());
 }
 
 TEST(ServerConfigTest, LoadNamesTheFile) {

@@ -277,6 +277,72 @@ TEST(LogServiceQueueTest, FullQueueIsResourceExhaustedPerRecord) {
   storage.SetCommitHook(nullptr);
 }
 
+TEST(LogServiceLimitsTest, AFloodingAgencyCannotStarveAnother) {
+  InProcessLog log;
+  InProcessLog::Options options;
+  options.service.agency_limits = AgencyLimitOptions{100, 100, 250};
+  absl::Mutex mu;
+  absl::Time now = absl::Now();
+  options.service.clock = [&] {
+    absl::MutexLock lock(&mu);
+    return now;
+  };
+  ASSERT_TRUE(log.Start(options).ok());
+  TestAgency police("CA0340000", v1::LOCAL_POLICE);
+  TestAgency sheriff("CA0190000", v1::STATE_POLICE);
+  ASSERT_TRUE(log.Register(police, now).ok());
+  ASSERT_TRUE(log.Register(sheriff, now).ok());
+  auto submit = [&](const TestAgency& agency, const std::string& prefix,
+                    int n) {
+    v1::SubmitRecordsRequest request;
+    for (int i = 0; i < n; ++i) {
+      *request.add_records() = client::SignAccessRecord(
+          RequesterRecord(agency, absl::StrFormat("%s-%d", prefix, i), now),
+          agency.key);
+    }
+    v1::SubmitRecordsResponse response;
+    EXPECT_TRUE(
+        log.log()
+            .SubmitRecords(InProcessLog::Context().get(), request, &response)
+            .ok());
+    std::vector<int> codes;
+    for (const v1::RecordResult& r : response.results()) {
+      codes.push_back(r.code());
+    }
+    return std::make_pair(codes, response);
+  };
+  auto count = [](const std::vector<int>& codes, int code) {
+    return std::count(codes.begin(), codes.end(), code);
+  };
+
+  // The police flood: a burst of 100 goes in, the rest is pushed back
+  // with a hint; the sheriff's records all go in meanwhile.
+  auto [flood, flood_response] = submit(police, "flood", 300);
+  EXPECT_EQ(count(flood, kOk), 100);
+  EXPECT_EQ(count(flood, kResourceExhausted), 200);
+  EXPECT_THAT(flood_response.results(299).message(),
+              HasSubstr("agency CA0340000 is over its rate of 100 records/s; "
+                        "retry in 10 ms"));
+  EXPECT_EQ(count(submit(sheriff, "s", 50).first, kOk), 50);
+
+  // A second later the police have 100 more; then the day's quota (250)
+  // ends them until tomorrow, whatever the rate.
+  {
+    absl::MutexLock lock(&mu);
+    now += absl::Seconds(1);
+  }
+  EXPECT_EQ(count(submit(police, "later", 101).first, kOk), 100);
+  {
+    absl::MutexLock lock(&mu);
+    now += absl::Seconds(10);
+  }
+  auto [quota, quota_response] = submit(police, "quota", 60);
+  EXPECT_EQ(count(quota, kOk), 50);
+  EXPECT_THAT(quota_response.results(59).message(),
+              HasSubstr("used its quota of 250 records today"));
+  EXPECT_EQ(count(submit(sheriff, "s2", 50).first, kOk), 50);
+}
+
 TEST_F(LogServiceTest, GetCheckpointIsSignedByTheLog) {
   SubmitBatch({Signed("a")}, true);
   v1::CheckpointResponse response;
