@@ -97,9 +97,41 @@ absl::StatusOr<LogTrust> TrustFlags::Load() const {
   return LogTrust::FromKeyFiles(log_key, origin, witness_keys, quorum);
 }
 
+void TlsFlags::AddTo(CLI::App* cmd) {
+  cmd->add_flag("--tls", tls,
+                "connect with TLS, trusting the system's root certificates");
+  cmd->add_option("--tls-ca", files.ca_file,
+                  "connect with TLS, trusting the CA certificates in this PEM "
+                  "file")
+      ->check(CLI::ExistingFile);
+  CLI::Option* cert =
+      cmd->add_option("--tls-cert", files.cert_file,
+                      "client certificate chain (PEM) to present: an agency's "
+                      "names its ORI")
+          ->check(CLI::ExistingFile);
+  CLI::Option* key =
+      cmd->add_option("--tls-key", files.key_file,
+                      "private key of --tls-cert (PEM, mode 0600)")
+          ->check(CLI::ExistingFile);
+  cert->needs(key);
+  key->needs(cert);
+}
+
+absl::StatusOr<std::shared_ptr<grpc::Channel>> TlsFlags::Channel(
+    const std::string& address) const {
+  if (!enabled()) {
+    return grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  }
+  absl::StatusOr<server::TlsMaterial> material = server::LoadTls(files);
+  if (!material.ok()) return material.status();
+  return grpc::CreateChannel(address,
+                             server::GrpcChannelCredentials(*material));
+}
+
 void ServerFlags::AddTo(CLI::App* cmd) {
   cmd->add_option("--server", address, "the log's gRPC address, host:port")
       ->required();
+  tls.AddTo(cmd);
   cmd->add_option("--timeout", timeout_seconds,
                   "seconds each attempt of a call may take")
       ->check(CLI::PositiveNumber);
@@ -137,9 +169,9 @@ absl::StatusOr<std::unique_ptr<LogClient>> ServerFlags::Connect(
       options.state_file += FileNameOf(trust.origin()) + ".checkpoint";
     }
   }
-  auto channel =
-      grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
-  return LogClient::Create(std::move(channel), std::move(trust),
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = tls.Channel(address);
+  if (!channel.ok()) return channel.status();
+  return LogClient::Create(*std::move(channel), std::move(trust),
                            std::move(options));
 }
 

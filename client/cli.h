@@ -14,6 +14,8 @@
 #ifndef VIGIL_CLIENT_CLI_H_
 #define VIGIL_CLIENT_CLI_H_
 
+#include <grpcpp/grpcpp.h>
+
 #include <CLI/CLI.hpp>
 #include <cstddef>
 #include <functional>
@@ -26,6 +28,7 @@
 #include "absl/status/statusor.h"
 #include "client/log_client.h"
 #include "client/signing.h"
+#include "server/tls.h"
 
 namespace vigil::client::cli {
 
@@ -64,9 +67,26 @@ struct TrustFlags {
   [[nodiscard]] absl::StatusOr<LogTrust> Load() const;
 };
 
+// How a command reaches a server over TLS: --tls (the system's roots),
+// --tls-ca FILE, and a client certificate --tls-cert FILE --tls-key FILE.
+// Any of them turns TLS on; none is plaintext.
+struct TlsFlags {
+  bool tls = false;
+  server::TlsFiles files;
+
+  void AddTo(CLI::App* cmd);
+  [[nodiscard]] bool enabled() const {
+    return tls || !files.ca_file.empty() || !files.cert_file.empty();
+  }
+  // A gRPC channel to `address` with these settings; the errors of LoadTls.
+  [[nodiscard]] absl::StatusOr<std::shared_ptr<grpc::Channel>> Channel(
+      const std::string& address) const;
+};
+
 // How a command reaches the log, and where it keeps the trusted checkpoint.
 struct ServerFlags {
   std::string address;
+  TlsFlags tls;
   double timeout_seconds = 30;
   int max_attempts = 8;
   std::string state_file;

@@ -47,6 +47,8 @@ struct MonitorFlags {
   std::string interval = "10s";
   std::string progress = "auto";
   std::vector<std::string> witness_urls;
+  // For --server, and the CA of https:// URLs.
+  TlsFlags tls;
 };
 
 Json WitnessJson(const WitnessView& w) {
@@ -130,14 +132,16 @@ int Monitor(const MonitorFlags& flags, const TrustFlags& trust_flags,
     // reads itself.
     absl::StatusOr<LogTrust> client_trust = trust_flags.Load();
     if (!client_trust.ok()) return out.Fail(client_trust.status());
+    absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+        flags.tls.Channel(flags.server);
+    if (!channel.ok()) return out.Fail(channel.status());
     absl::StatusOr<std::unique_ptr<LogClient>> client = LogClient::Create(
-        grpc::CreateChannel(flags.server, grpc::InsecureChannelCredentials()),
-        *std::move(client_trust), LogClientOptions{});
+        *std::move(channel), *std::move(client_trust), LogClientOptions{});
     if (!client.ok()) return out.Fail(client.status());
     source = *std::move(client);
   } else if (!flags.log_url.empty()) {
     absl::StatusOr<std::unique_ptr<HttpTileSource>> http =
-        HttpTileSource::FromUrl(flags.log_url);
+        HttpTileSource::FromUrl(flags.log_url, flags.tls.files.ca_file);
     if (!http.ok()) return out.Fail(http.status());
     source = *std::move(http);
   } else {
@@ -146,7 +150,7 @@ int Monitor(const MonitorFlags& flags, const TrustFlags& trust_flags,
   std::vector<std::unique_ptr<HttpTileSource>> witnesses;
   for (const std::string& url : flags.witness_urls) {
     absl::StatusOr<std::unique_ptr<HttpTileSource>> witness =
-        HttpTileSource::FromUrl(url);
+        HttpTileSource::FromUrl(url, flags.tls.files.ca_file);
     if (!witness.ok()) return out.Fail(witness.status());
     options->witnesses.push_back({url, witness->get()});
     witnesses.push_back(*std::move(witness));
@@ -262,7 +266,7 @@ void AddMonitorCommand(CLI::App& app, int* exit_code) {
       "Lines");
   auto* group = cmd->add_option_group("log", "where the log's tiles are");
   group->add_option("--log-url", flags->monitor.log_url,
-                    "the log's tiles over HTTP, http://host:port[/prefix]");
+                    "the log's tiles over HTTP, http[s]://host:port[/prefix]");
   group->add_option("--tiles-dir", flags->monitor.tiles_dir,
                     "the log's tiles in a directory");
   group->add_option("--server", flags->monitor.server,
@@ -284,7 +288,7 @@ void AddMonitorCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--alerts", flags->monitor.alerts_file,
                   "append alerts here (default: stdout)");
   cmd->add_option("--witness-url", flags->monitor.witness_urls,
-                  "a witness's monitoring prefix, http://host:port[/path] "
+                  "a witness's monitoring prefix, http[s]://host:port[/path] "
                   "(repeatable): the checkpoint it last cosigned must name "
                   "the same tree as the log's");
   cmd->add_flag("--follow", flags->monitor.follow,
@@ -294,6 +298,7 @@ void AddMonitorCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--progress", flags->monitor.progress,
                   "auto (on a terminal), always or never")
       ->check(CLI::IsMember({"auto", "always", "never"}));
+  flags->monitor.tls.AddTo(cmd);
   flags->trust.AddTo(cmd);
   flags->out.AddTo(cmd);
   cmd->callback([flags, exit_code] {

@@ -21,6 +21,8 @@
 #include "merkle/encoding.h"
 #include "merkle/note.h"
 #include "server/files.h"
+#include "server/http_listener.h"
+#include "server/tls.h"
 
 namespace vigil::client::cli {
 namespace {
@@ -32,6 +34,7 @@ struct WitnessFlags {
   std::string state_dir;
   std::string listen = "127.0.0.1:0";
   size_t threads = 8;
+  server::TlsFiles tls;
   Output out;
 };
 
@@ -99,9 +102,22 @@ int RunWitness(const WitnessFlags& flags) {
   if (pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr) != 0) {
     return out.Fail(absl::InternalError("cannot block SIGTERM and SIGINT"));
   }
+  absl::StatusOr<server::HostPort> listen = server::ParseHostPort(flags.listen);
+  if (!listen.ok()) return out.Fail(listen.status());
+  if (flags.tls.cert_file.empty() && !server::IsLoopbackHost(listen->host)) {
+    return out.Fail(absl::InvalidArgumentError(absl::StrFormat(
+        "--listen %s is not a loopback address, so it needs TLS (--tls-cert "
+        "and --tls-key)",
+        flags.listen)));
+  }
+  if (absl::StatusOr<server::TlsMaterial> tls = server::LoadTls(flags.tls);
+      !tls.ok()) {
+    return out.Fail(tls.status());
+  }
   WitnessServerOptions options;
   options.address = flags.listen;
   options.threads = flags.threads;
+  options.tls = flags.tls;
   absl::StatusOr<std::unique_ptr<WitnessServer>> server =
       WitnessServer::Start(options, witness->get());
   if (!server.ok()) return out.Fail(server.status());
@@ -154,6 +170,16 @@ void AddWitnessCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--threads", flags->threads,
                   "requests served concurrently (default 8)")
       ->check(CLI::Range(1, 1024));
+  CLI::Option* cert =
+      cmd->add_option("--tls-cert", flags->tls.cert_file,
+                      "serve HTTPS with this PEM certificate chain (needed "
+                      "to listen beyond loopback)")
+          ->check(CLI::ExistingFile);
+  CLI::Option* key = cmd->add_option("--tls-key", flags->tls.key_file,
+                                     "private key of --tls-cert (PEM, 0600)")
+                         ->check(CLI::ExistingFile);
+  cert->needs(key);
+  key->needs(cert);
   cmd->add_flag("--json", flags->out.json,
                 "on exit, print one JSON object instead of text");
   cmd->callback([flags, exit_code] { *exit_code = RunWitness(*flags); });

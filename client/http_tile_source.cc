@@ -9,10 +9,11 @@
 
 namespace vigil::client {
 
-HttpTileSource::HttpTileSource(const std::string& host, uint16_t port,
-                               std::string prefix)
+HttpTileSource::HttpTileSource(const std::string& scheme_host_port,
+                               std::string prefix, const std::string& ca_file)
     : prefix_(std::move(prefix)),
-      client_(std::make_unique<httplib::Client>(host, port)) {
+      client_(std::make_unique<httplib::Client>(scheme_host_port)) {
+  if (!ca_file.empty()) client_->set_ca_cert_path(ca_file);
   client_->set_connection_timeout(5, 0);
   client_->set_read_timeout(10, 0);
   client_->set_write_timeout(10, 0);
@@ -22,13 +23,16 @@ HttpTileSource::HttpTileSource(const std::string& host, uint16_t port,
 HttpTileSource::~HttpTileSource() = default;
 
 absl::StatusOr<std::unique_ptr<HttpTileSource>> HttpTileSource::FromUrl(
-    std::string_view url) {
-  constexpr std::string_view kScheme = "http://";
-  if (!url.starts_with(kScheme)) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "log URL %s: only http:// is supported", merkle::QuoteForError(url)));
+    std::string_view url, const std::string& ca_file) {
+  const size_t scheme_end = url.find("://");
+  const std::string_view scheme =
+      url.substr(0, scheme_end == std::string_view::npos ? 0 : scheme_end);
+  if (scheme != "http" && scheme != "https") {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("log URL %s: only http:// and https:// are supported",
+                        merkle::QuoteForError(url)));
   }
-  std::string_view rest = url.substr(kScheme.size());
+  std::string_view rest = url.substr(scheme_end + 3);
   const size_t slash = rest.find('/');
   std::string_view authority = rest.substr(0, slash);
   std::string prefix(slash == std::string_view::npos ? "" : rest.substr(slash));
@@ -36,17 +40,18 @@ absl::StatusOr<std::unique_ptr<HttpTileSource>> HttpTileSource::FromUrl(
   const size_t colon = authority.rfind(':');
   std::optional<uint64_t> port =
       colon == std::string_view::npos
-          ? std::optional<uint64_t>(80)
+          ? std::optional<uint64_t>(scheme == "https" ? 443 : 80)
           : merkle::ParseDecimal(authority.substr(colon + 1));
   const std::string_view host = authority.substr(0, colon);
   if (host.empty() || !port.has_value() || *port == 0 || *port > 65535 ||
       prefix.find_first_of("?#") != std::string::npos) {
     return absl::InvalidArgumentError(
-        absl::StrFormat("log URL %s is not http://host:port[/prefix]",
+        absl::StrFormat("log URL %s is not http[s]://host[:port][/prefix]",
                         merkle::QuoteForError(url)));
   }
   return std::make_unique<HttpTileSource>(
-      std::string(host), static_cast<uint16_t>(*port), std::move(prefix));
+      absl::StrFormat("%s://%s:%d", scheme, host, *port), std::move(prefix),
+      ca_file);
 }
 
 absl::StatusOr<std::string> HttpTileSource::Fetch(std::string_view path) {

@@ -25,15 +25,18 @@ namespace vigil::client {
 
 class HttpTileSource final : public TileSource {
  public:
-  // Reads from http://host:port<prefix>/<path>; `prefix` is empty or starts
-  // with '/' and does not end with one.
-  HttpTileSource(const std::string& host, uint16_t port,
-                 std::string prefix = "");
-  // A source for a URL "http://host:port[/prefix]". INVALID_ARGUMENT for
-  // another scheme (https is not supported yet), a missing or bad port, or
-  // a query or fragment.
+  // Reads from <scheme_host_port><prefix>/<path>, where scheme_host_port
+  // is "http://host:port" or "https://host:port" and `prefix` is empty or
+  // starts with '/' and does not end with one. Over https, the server's
+  // certificate must chain to the PEM CA certificates in `ca_file` (empty:
+  // the system's trusted roots) and name the host.
+  HttpTileSource(const std::string& scheme_host_port, std::string prefix,
+                 const std::string& ca_file);
+  // A source for a URL "http[s]://host[:port][/prefix]" (default ports 80
+  // and 443). INVALID_ARGUMENT for another scheme, a bad port, or a query
+  // or fragment.
   static absl::StatusOr<std::unique_ptr<HttpTileSource>> FromUrl(
-      std::string_view url);
+      std::string_view url, const std::string& ca_file = "");
   ~HttpTileSource() override;
 
   // GET /<path>: the body on 200, NOT_FOUND on 404, INVALID_ARGUMENT on

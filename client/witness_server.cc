@@ -32,7 +32,7 @@ absl::StatusOr<std::unique_ptr<WitnessServer>> WitnessServer::Start(
   if (witness == nullptr) {
     return absl::InvalidArgumentError("WitnessServer needs a witness");
   }
-  std::unique_ptr<WitnessServer> server(new WitnessServer(options.threads));
+  std::unique_ptr<WitnessServer> server(new WitnessServer(options));
   httplib::Server& http = server->listener_.http();
   // Bodies with a Content-Length over the limit are refused before they
   // are read (httplib answers 413, turned into 400 below); chunked and

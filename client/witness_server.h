@@ -28,6 +28,7 @@
 #include "absl/status/statusor.h"
 #include "client/witness.h"
 #include "server/http_listener.h"
+#include "server/tls.h"
 
 namespace vigil::client {
 
@@ -35,6 +36,8 @@ struct WitnessServerOptions {
   // "host:port" or "[v6]:port" to listen on; port 0 picks a free port.
   std::string address = "127.0.0.1:0";
   size_t threads = 8;  // Requests served concurrently (at least 1).
+  // With a certificate and key: HTTPS only.
+  server::TlsFiles tls;
 };
 
 class WitnessServer {
@@ -61,7 +64,8 @@ class WitnessServer {
   void Stop() { listener_.Stop(); }
 
  private:
-  explicit WitnessServer(size_t threads) : listener_(threads) {}
+  explicit WitnessServer(const WitnessServerOptions& options)
+      : listener_(options.threads, options.tls) {}
 
   server::HttpListener listener_;
 };

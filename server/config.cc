@@ -99,6 +99,22 @@ const std::vector<Setting>& Settings() {
       {{"agency_daily_quota", K::kCount,
         "records one agency may submit per UTC day (0: no quota)"},
        &C::agency_daily_quota},
+      {{"tls_cert_file", K::kString,
+        "PEM certificate chain the gRPC and HTTP listeners present (TLS)"},
+       &C::tls_cert_file},
+      {{"tls_key_file", K::kString,
+        "PEM private key of tls_cert_file (mode 0600)"},
+       &C::tls_key_file},
+      {{"tls_client_ca_file", K::kString,
+        "PEM CA of client certificates: agencies must then present one "
+        "naming their ORI"},
+       &C::tls_client_ca_file},
+      {{"tls_operator_name", K::kString,
+        "client certificate common name the registry operator presents"},
+       &C::tls_operator_name},
+      {{"witness_ca_file", K::kString,
+        "PEM CA trusted for https:// witnesses (default: the system's)"},
+       &C::witness_ca_file},
   };
   return *settings;
 }
@@ -223,6 +239,45 @@ absl::Status ValidateAddress(std::string_view key, const std::string& address,
   if (!hp.ok()) {
     return absl::InvalidArgumentError(
         absl::StrFormat("config key \"%s\": %s", key, hp.status().message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateTls(const ServerConfig& config) {
+  if (config.tls_cert_file.empty() != config.tls_key_file.empty()) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "config key \"%s\" is required with %s",
+        config.tls_cert_file.empty() ? "tls_cert_file" : "tls_key_file",
+        config.tls_cert_file.empty() ? "tls_key_file" : "tls_cert_file"));
+  }
+  if (config.tls_cert_file.empty()) {
+    if (!config.tls_client_ca_file.empty()) {
+      return absl::InvalidArgumentError(
+          "config key \"tls_client_ca_file\" needs TLS: set tls_cert_file "
+          "and tls_key_file");
+    }
+    // Without TLS, only this machine may connect.
+    for (const auto& [key, address] :
+         {std::pair<std::string_view, const std::string&>{"grpc_address",
+                                                          config.grpc_address},
+          {"http_address", config.http_address}}) {
+      if (address.empty() || IsLoopbackHost(ParseHostPort(address)->host)) {
+        continue;
+      }
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "config key \"%s\": %s is not a loopback address, so it needs TLS "
+          "(tls_cert_file and tls_key_file)",
+          key, address));
+    }
+  }
+  if (config.tls_client_ca_file.empty() != config.tls_operator_name.empty()) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "config key \"%s\" is required with %s: with client certificates, "
+        "the registry operator is known by its certificate's name",
+        config.tls_client_ca_file.empty() ? "tls_client_ca_file"
+                                          : "tls_operator_name",
+        config.tls_client_ca_file.empty() ? "tls_operator_name"
+                                          : "tls_client_ca_file"));
   }
   return absl::OkStatus();
 }
@@ -379,6 +434,7 @@ absl::Status ValidateServerConfig(const ServerConfig& config) {
     return absl::InvalidArgumentError(
         "config key \"agency_burst\" is set but agency_rate_limit is not");
   }
+  if (absl::Status s = ValidateTls(config); !s.ok()) return s;
   return ValidateWitnesses(config).status();
 }
 
@@ -399,6 +455,7 @@ absl::StatusOr<WitnessPolicy> ValidateWitnesses(const ServerConfig& config) {
     }
     return policy;
   }
+  policy.ca_file = config.witness_ca_file;
   policy.quorum = config.witness_quorum == 0 ? policy.witnesses.size()
                                              : config.witness_quorum;
   if (absl::Status s = ValidateWitnessPolicy(policy); !s.ok()) {

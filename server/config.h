@@ -85,6 +85,19 @@ struct ServerConfig {
   uint64_t agency_rate_limit = 0;
   uint64_t agency_burst = 0;
   uint64_t agency_daily_quota = 0;
+  // Transport security (server/tls.h). With a certificate and key, the
+  // gRPC and HTTP listeners speak TLS; without, they must listen on
+  // loopback addresses only.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  // With a client CA: mutual TLS. Submitting access records needs a client
+  // certificate issued by it whose common name is the signing agency's ORI;
+  // registry changes need one named tls_operator_name (required with it).
+  // Reads need none.
+  std::string tls_client_ca_file;
+  std::string tls_operator_name;
+  // CA certificates trusted for https:// witness URLs; empty: the system's.
+  std::string witness_ca_file;
 
   bool operator==(const ServerConfig&) const = default;
 };
@@ -129,7 +142,10 @@ absl::Status ApplyConfigOverrides(
 // OK if `config` can run a server: required paths set, addresses of the form
 // host:port, durations and counts in range (max_integration_batch <=
 // max_pending, max_request_bytes large enough for one record, every witness
-// parses and the quorum is in [1, witnesses]).
+// parses and the quorum is in [1, witnesses]), TLS settings complete (a
+// certificate with its key; a client CA with an operator name and a
+// certificate) and, without TLS, loopback listen addresses only. The TLS
+// files themselves are read by LoadTls (server/tls.h).
 // INVALID_ARGUMENT naming the first offending key otherwise.
 absl::Status ValidateServerConfig(const ServerConfig& config);
 

@@ -1,6 +1,8 @@
 #include "server/http_listener.h"
 
+#include <arpa/inet.h>
 #include <httplib.h>
+#include <netinet/in.h>
 
 #include <algorithm>
 #include <atomic>
@@ -51,8 +53,22 @@ absl::StatusOr<HostPort> ParseHostPort(std::string_view address) {
   return result;
 }
 
-HttpListener::HttpListener(size_t threads)
-    : http_(std::make_unique<httplib::Server>()) {
+bool IsLoopbackHost(const std::string& host) {
+  if (host == "localhost") return true;
+  in_addr v4{};
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) {
+    return (ntohl(v4.s_addr) >> 24) == 127;
+  }
+  in6_addr v6{};
+  return inet_pton(AF_INET6, host.c_str(), &v6) == 1 &&
+         IN6_IS_ADDR_LOOPBACK(&v6);
+}
+
+HttpListener::HttpListener(size_t threads, const TlsFiles& tls)
+    : http_(tls.cert_file.empty()
+                ? std::make_unique<httplib::Server>()
+                : std::make_unique<httplib::SSLServer>(tls.cert_file.c_str(),
+                                                       tls.key_file.c_str())) {
   threads = std::max<size_t>(threads, 1);
   http_->new_task_queue = [threads] {
     return new httplib::ThreadPool(threads);
@@ -74,6 +90,11 @@ HttpListener::~HttpListener() { Stop(); }
 absl::Status HttpListener::Listen(std::string_view address) {
   absl::StatusOr<HostPort> parsed = ParseHostPort(address);
   if (!parsed.ok()) return parsed.status();
+  if (!http_->is_valid()) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "HTTP listener %s: OpenSSL refused the TLS certificate or key",
+        address));
+  }
   if (parsed->port == 0) {
     const int port = http_->bind_to_any_port(parsed->host);
     if (port <= 0) {

@@ -18,6 +18,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "server/tls.h"
 
 namespace httplib {
 class Server;
@@ -37,16 +38,24 @@ struct HostPort {
 // INVALID_ARGUMENT, naming the listen address, otherwise.
 absl::StatusOr<HostPort> ParseHostPort(std::string_view address);
 
+// Whether `host` (a HostPort's host) is this machine only: "localhost",
+// an IPv4 address in 127.0.0.0/8, or ::1. A listener on any other needs
+// TLS.
+bool IsLoopbackHost(const std::string& host);
+
 // An httplib::Server with the settings both servers share (a pool of
 // request threads, read/write/keep-alive timeouts, SO_REUSEADDR without
-// SO_REUSEPORT), serving on its own thread once Listen succeeds.
+// SO_REUSEPORT, TLS when given a certificate), serving on its own thread
+// once Listen succeeds.
 //
 // Thread-safety: configure http() and call Listen from one thread, before
 // sharing the listener; after that every method is safe from any thread.
 class HttpListener {
  public:
-  // `threads`: requests served concurrently (at least 1).
-  explicit HttpListener(size_t threads);
+  // `threads`: requests served concurrently (at least 1). With `tls`'s
+  // certificate and key files (checked beforehand with LoadTls), the
+  // listener speaks HTTPS only; its CA file is not used.
+  explicit HttpListener(size_t threads, const TlsFiles& tls = {});
   // Stops (see Stop).
   ~HttpListener();
 
@@ -58,8 +67,8 @@ class HttpListener {
 
   // Binds `address` ("host:port" or "[ipv6]:port"; port 0 picks a free
   // port) and runs the accept loop on its own thread. Call at most once.
-  // INVALID_ARGUMENT for a malformed address; UNAVAILABLE if it cannot be
-  // bound or the server stops at once.
+  // INVALID_ARGUMENT for a malformed address or TLS files OpenSSL refuses;
+  // UNAVAILABLE if it cannot be bound or the server stops at once.
   absl::Status Listen(std::string_view address);
 
   // The bound port (the chosen one when the address gave port 0); 0 before

@@ -89,15 +89,17 @@ TlogResponse ServeTlogResource(std::string_view target,
   return FromRead(reader.Tile(*tile, read_size));
 }
 
-HttpServer::HttpServer(size_t threads, LatestCheckpoint latest,
-                       LogReader* reader)
-    : latest_(std::move(latest)), reader_(reader), listener_(threads) {}
+HttpServer::HttpServer(const HttpServerOptions& options,
+                       LatestCheckpoint latest, LogReader* reader)
+    : latest_(std::move(latest)),
+      reader_(reader),
+      listener_(options.threads, options.tls) {}
 
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
     const HttpServerOptions& options, LatestCheckpoint latest,
     LogReader* reader) {
   std::unique_ptr<HttpServer> server(
-      new HttpServer(options.threads, std::move(latest), reader));
+      new HttpServer(options, std::move(latest), reader));
   httplib::Server& http = server->listener_.http();
   http.set_payload_max_length(4096);  // GET requests carry no body.
   HttpServer* self = server.get();

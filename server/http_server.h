@@ -36,6 +36,7 @@
 #include "server/http_listener.h"
 #include "server/log_reader.h"
 #include "server/sequencer.h"
+#include "server/tls.h"
 
 namespace vigil::server {
 
@@ -63,6 +64,7 @@ TlogResponse ServeTlogResource(std::string_view target,
 struct HttpServerOptions {
   std::string address = "127.0.0.1:0";  // host:port; port 0 picks one.
   size_t threads = 8;                   // Requests served concurrently.
+  TlsFiles tls;  // With a certificate and key: HTTPS only.
 };
 
 class HttpServer {
@@ -91,7 +93,8 @@ class HttpServer {
   void Stop() { listener_.Stop(); }
 
  private:
-  HttpServer(size_t threads, LatestCheckpoint latest, LogReader* reader);
+  HttpServer(const HttpServerOptions& options, LatestCheckpoint latest,
+             LogReader* reader);
 
   LatestCheckpoint latest_;
   LogReader* reader_;

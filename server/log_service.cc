@@ -18,6 +18,7 @@
 #include "merkle/proof.h"
 #include "merkle/tlog_proof.h"
 #include "server/http_server.h"
+#include "server/tls.h"
 #include "vigil/v1/log.grpc.pb.h"
 
 namespace vigil::server {
@@ -621,7 +622,7 @@ class LogService::LogServiceImpl final
   explicit LogServiceImpl(Core* core) : core_(core) {}
 
   grpc::ServerUnaryReactor* SubmitRecords(
-      grpc::CallbackServerContext* /*context*/,
+      grpc::CallbackServerContext* context,
       const v1::SubmitRecordsRequest* request,
       v1::SubmitRecordsResponse* response) override {
     const auto n = static_cast<size_t>(request->records_size());
@@ -635,6 +636,9 @@ class LogService::LogServiceImpl final
     if (core_->shutting_down) {
       return Answer(response, &core_->calls, ShuttingDown());
     }
+    absl::StatusOr<std::optional<std::string>> caller =
+        Caller(core_, *context, "submitting access records");
+    if (!caller.ok()) return Answer(response, &core_->calls, caller.status());
     auto [call, reactor] =
         UnaryCall<v1::SubmitRecordsResponse>::Start(response, &core_->calls);
     auto submission = std::make_shared<Submission>(
@@ -647,21 +651,23 @@ class LogService::LogServiceImpl final
                          }
                        });
         });
-    submission->Run(request->records(), AccessRecordCheck());
+    submission->Run(request->records(), AccessRecordCheck(*std::move(caller)));
     return reactor;
   }
 
-  grpc::ServerUnaryReactor* SubmitRecord(
-      grpc::CallbackServerContext* /*context*/,
-      const v1::SubmitRecordRequest* request,
-      v1::RecordResult* response) override {
+  grpc::ServerUnaryReactor* SubmitRecord(grpc::CallbackServerContext* context,
+                                         const v1::SubmitRecordRequest* request,
+                                         v1::RecordResult* response) override {
     if (core_->shutting_down) {
       return Answer(response, &core_->calls, ShuttingDown());
     }
+    absl::StatusOr<std::optional<std::string>> caller =
+        Caller(core_, *context, "submitting access records");
+    if (!caller.ok()) return Answer(response, &core_->calls, caller.status());
     google::protobuf::RepeatedPtrField<v1::SignedPayload> records;
     *records.Add() = request->record();
     return SubmitOne(records, request->wait_for_inclusion(),
-                     AccessRecordCheck(), core_, response);
+                     AccessRecordCheck(*std::move(caller)), core_, response);
   }
 
   grpc::ServerUnaryReactor* GetCheckpoint(
@@ -746,24 +752,51 @@ class LogService::LogServiceImpl final
     return absl::UnavailableError("the server is shutting down");
   }
 
+  // With client authentication on, the name in the caller's verified
+  // certificate, or UNAUTHENTICATED naming `what` it was needed for;
+  // without, std::nullopt: anyone may call.
+  static absl::StatusOr<std::optional<std::string>> Caller(
+      const Core* core, const grpc::CallbackServerContext& context,
+      std::string_view what) {
+    if (!core->options.client_auth.required) return std::nullopt;
+    const std::shared_ptr<const grpc::AuthContext> auth =
+        context.auth_context();
+    std::optional<std::string> name =
+        auth == nullptr ? std::nullopt : PeerCommonName(*auth);
+    if (!name.has_value()) {
+      return absl::UnauthenticatedError(absl::StrFormat(
+          "%s needs a client certificate from the log's client CA", what));
+    }
+    return name;
+  }
+
  private:
-  [[nodiscard]] Submission::Check AccessRecordCheck() const {
-    return
-        [core = core_](
-            const v1::SignedPayload& payload) -> absl::StatusOr<PendingEntry> {
-          const absl::Time now = core->Now();
-          absl::StatusOr<PendingEntry> pending = CheckAccessRecordSubmission(
-              payload, *core->registry, now, core->options.submission);
-          if (!pending.ok() || !core->limits.enabled()) return pending;
-          // The signer is registered: CheckAccessRecordSubmission found it.
-          const std::optional<v1::AgencyKey> key =
-              core->registry->Find(pending->public_key);
-          if (absl::Status s = core->limits.Admit(key ? key->ori() : "", now);
-              !s.ok()) {
-            return s;
-          }
-          return pending;
-        };
+  // The checks of one access record from `caller` (the name in its client
+  // certificate; std::nullopt without client authentication).
+  [[nodiscard]] Submission::Check AccessRecordCheck(
+      std::optional<std::string> caller) const {
+    return [core = core_,
+            caller = std::move(caller)](const v1::SignedPayload& payload)
+               -> absl::StatusOr<PendingEntry> {
+      const absl::Time now = core->Now();
+      absl::StatusOr<PendingEntry> pending = CheckAccessRecordSubmission(
+          payload, *core->registry, now, core->options.submission);
+      if (!pending.ok() || (!caller && !core->limits.enabled())) {
+        return pending;
+      }
+      // The signer is registered: CheckAccessRecordSubmission found it.
+      const std::optional<v1::AgencyKey> key =
+          core->registry->Find(pending->public_key);
+      const std::string ori = key ? key->ori() : "";
+      if (caller && *caller != ori) {
+        return absl::PermissionDeniedError(absl::StrFormat(
+            "the client certificate names %s, but the record is signed by a "
+            "key of agency %s",
+            merkle::QuoteForError(*caller), ori));
+      }
+      if (absl::Status s = core->limits.Admit(ori, now); !s.ok()) return s;
+      return pending;
+    };
   }
 
   // The tree size a read names, bounded by the latest checkpoint: `asked`,
@@ -915,11 +948,23 @@ class LogService::RegistryServiceImpl final
   explicit RegistryServiceImpl(Core* core) : core_(core) {}
 
   grpc::ServerUnaryReactor* SubmitRegistryChange(
-      grpc::CallbackServerContext* /*context*/,
+      grpc::CallbackServerContext* context,
       const v1::SubmitRegistryChangeRequest* request,
       v1::RecordResult* response) override {
     if (core_->shutting_down) {
       return Answer(response, &core_->calls, LogServiceImpl::ShuttingDown());
+    }
+    absl::StatusOr<std::optional<std::string>> caller =
+        LogServiceImpl::Caller(core_, *context, "changing the registry");
+    if (!caller.ok()) return Answer(response, &core_->calls, caller.status());
+    const std::string& operator_name = core_->options.client_auth.operator_name;
+    if (caller->has_value() && **caller != operator_name) {
+      return Answer(response, &core_->calls,
+                    absl::PermissionDeniedError(absl::StrFormat(
+                        "changing the registry needs the operator's client "
+                        "certificate (%s), not %s",
+                        merkle::QuoteForError(operator_name),
+                        merkle::QuoteForError(**caller))));
     }
     google::protobuf::RepeatedPtrField<v1::SignedPayload> records;
     *records.Add() = request->change();

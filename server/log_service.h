@@ -19,6 +19,13 @@
 // the RPC thread, bounded by the latest published checkpoint: the service
 // never reveals a tree size the log has not signed.
 //
+// Callers: with client authentication (ClientAuthOptions), a submission
+// without a verified client certificate fails UNAUTHENTICATED as a whole,
+// and a record signed by another agency's key than the certificate names
+// is refused PERMISSION_DENIED (per record), after its signature is
+// checked: a leaked record key is not enough to log as its agency.
+// Registry changes need the operator's certificate.
+//
 // Limits: records per SubmitRecords call (max_batch, INVALID_ARGUMENT
 // beyond), entries per GetEntries response (max_entries_per_read and a byte
 // budget: the response holds fewer entries than asked, never none), and a
@@ -58,6 +65,17 @@ namespace vigil::server {
 // follow google.rpc.Code) and message.
 grpc::Status ToGrpcStatus(const absl::Status& status);
 
+// Who may write, when the gRPC listener takes client certificates (mutual
+// TLS, server/tls.h).
+struct ClientAuthOptions {
+  // Whether writes need a verified client certificate: access records one
+  // whose common name is the ORI the registry gives the record's signing
+  // key, registry changes one named operator_name. Reads need none.
+  bool required = false;
+  // The registry operator's certificate name; required with `required`.
+  std::string operator_name;
+};
+
 struct LogServiceOptions {
   // Records one SubmitRecords call may carry (1..max_batch).
   size_t max_batch = 1000;
@@ -71,6 +89,8 @@ struct LogServiceOptions {
   // Per-agency rate limit and daily quota on access records
   // (server/agency_limits.h); none by default.
   AgencyLimitOptions agency_limits;
+  // Client certificates for writes; none needed by default.
+  ClientAuthOptions client_auth;
   // Threads building and verifying tlog-proof bundles for
   // wait_for_inclusion calls.
   size_t proof_threads = 2;

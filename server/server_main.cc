@@ -66,6 +66,7 @@
 #include "server/registry.h"
 #include "server/rocksdb_storage.h"
 #include "server/sequencer.h"
+#include "server/tls.h"
 #include "server/witness_quorum.h"
 
 namespace vigil::server {
@@ -208,6 +209,10 @@ int Serve(const ConfigFlags& flags) {
   absl::StatusOr<std::array<uint8_t, 32>> registry_key =
       LoadRegistryKey(*config);
   if (!registry_key.ok()) return Fail(registry_key.status());
+  const TlsFiles tls_files{config->tls_cert_file, config->tls_key_file,
+                           config->tls_client_ca_file};
+  absl::StatusOr<TlsMaterial> tls = LoadTls(tls_files);
+  if (!tls.ok()) return Fail(tls.status());
 
   absl::StatusOr<std::unique_ptr<RocksDBStorage>> storage =
       OpenStorage(*config);
@@ -249,6 +254,8 @@ int Serve(const ConfigFlags& flags) {
   service_options.agency_limits =
       AgencyLimitOptions{config->agency_rate_limit, config->agency_burst,
                          config->agency_daily_quota};
+  service_options.client_auth.required = !config->tls_client_ca_file.empty();
+  service_options.client_auth.operator_name = config->tls_operator_name;
   auto service = std::make_unique<LogService>(
       sequencer->get(), registry->get(), &reader,
       &(*log_key)->signer->verifier(), (*log_key)->origin, service_options);
@@ -258,9 +265,11 @@ int Serve(const ConfigFlags& flags) {
   std::unique_ptr<HttpServer> http_server;
   if (!config->http_address.empty()) {
     Sequencer* seq = sequencer->get();
+    HttpServerOptions http_options;
+    http_options.address = config->http_address;
+    http_options.tls = tls_files;
     absl::StatusOr<std::unique_ptr<HttpServer>> http = HttpServer::Start(
-        HttpServerOptions{config->http_address},
-        [seq] { return seq->Latest(); }, &reader);
+        http_options, [seq] { return seq->Latest(); }, &reader);
     if (!http.ok()) return Fail(http.status());
     http_server = *std::move(http);
   }
@@ -270,7 +279,10 @@ int Serve(const ConfigFlags& flags) {
   grpc::ServerBuilder builder;
   int grpc_port = 0;
   builder.AddListeningPort(config->grpc_address,
-                           grpc::InsecureServerCredentials(), &grpc_port);
+                           tls->cert_chain.empty()
+                               ? grpc::InsecureServerCredentials()
+                               : GrpcServerCredentials(*tls),
+                           &grpc_port);
   builder.RegisterService(service->log_service());
   builder.RegisterService(service->registry_service());
   builder.SetMaxReceiveMessageSize(static_cast<int>(config->max_request_bytes));
@@ -292,6 +304,17 @@ int Serve(const ConfigFlags& flags) {
   }
   std::cerr << absl::StrFormat("vigil-server: serving log %s from %s\n",
                                (*log_key)->origin, config->data_dir);
+  if (tls->cert_chain.empty()) {
+    std::cerr << "vigil-server: plaintext, on loopback only (no TLS "
+                 "certificate configured)\n";
+  } else if (service_options.client_auth.required) {
+    std::cerr << absl::StrFormat(
+        "vigil-server: TLS; writes need a client certificate (agencies: "
+        "their ORI; the registry operator: %s)\n",
+        config->tls_operator_name);
+  } else {
+    std::cerr << "vigil-server: TLS; writes need no client certificate\n";
+  }
 
   // Wait for SIGTERM or SIGINT, reporting a write failure once: the log
   // then only serves reads, and health checks say so.

@@ -89,7 +89,7 @@ std::string StatusName(int status) {
 absl::StatusOr<WitnessReply> AddCheckpointToWitness(
     const std::string& url, uint64_t old_size,
     std::span<const merkle::Hash> proof, std::string_view checkpoint_note,
-    absl::Duration timeout) {
+    absl::Duration timeout, const std::string& ca_file) {
   absl::StatusOr<WitnessUrl> parsed = ParseWitnessUrl(url);
   if (!parsed.ok()) return parsed.status();
   if (proof.size() > kMaxProofLines) {
@@ -119,6 +119,7 @@ absl::StatusOr<WitnessReply> AddCheckpointToWitness(
   client.set_connection_timeout(sec, usec);
   client.set_read_timeout(sec, usec);
   client.set_write_timeout(sec, usec);
+  if (!ca_file.empty()) client.set_ca_cert_path(ca_file);
 
   httplib::Request request;
   request.method = "POST";

@@ -48,7 +48,9 @@ struct WitnessReply {
 // POSTs to `url` + "/add-checkpoint" (`url` is the witness's submission
 // prefix, "http://host:port[/path]") the request for `checkpoint_note` (a
 // signed checkpoint note) with the consistency proof `proof` from
-// `old_size`. `timeout` bounds connecting, and each read and write.
+// `old_size`. `timeout` bounds connecting, and each read and write. An
+// https:// witness's certificate must chain to the PEM CA certificates in
+// `ca_file` (empty: the system's trusted roots) and name its host.
 //
 // Errors, each naming the witness's URL: INVALID_ARGUMENT for a malformed
 // URL, more than 63 proof hashes, or a reply that breaks the protocol (a
@@ -63,7 +65,7 @@ struct WitnessReply {
 absl::StatusOr<WitnessReply> AddCheckpointToWitness(
     const std::string& url, uint64_t old_size,
     std::span<const merkle::Hash> proof, std::string_view checkpoint_note,
-    absl::Duration timeout);
+    absl::Duration timeout, const std::string& ca_file = "");
 
 }  // namespace vigil::server
 

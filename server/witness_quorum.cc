@@ -70,6 +70,7 @@ WitnessQuorum::WitnessQuorum(WitnessPolicy policy, absl::Duration timeout,
                              LogReader* reader)
     : witnesses_(std::move(policy.witnesses)),
       k_(policy.quorum),
+      ca_file_(std::move(policy.ca_file)),
       timeout_(timeout),
       reader_(reader),
       cosigned_size_(witnesses_.size()) {}
@@ -93,7 +94,7 @@ absl::StatusOr<merkle::NoteSignature> WitnessQuorum::CosignWith(
                       : reader_->ConsistencyProof(old_size, size);
     if (!proof.ok()) return proof.status();
     absl::StatusOr<WitnessReply> reply = AddCheckpointToWitness(
-        w.url, old_size, *proof, signed_checkpoint.note, timeout_);
+        w.url, old_size, *proof, signed_checkpoint.note, timeout_, ca_file_);
     if (!reply.ok()) return reply.status();
     if (reply->conflict_size.has_value()) {
       old_size = *reply->conflict_size;

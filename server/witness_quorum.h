@@ -52,6 +52,9 @@ absl::StatusOr<WitnessEndpoint> ParseWitnessSetting(std::string_view setting);
 struct WitnessPolicy {
   std::vector<WitnessEndpoint> witnesses;
   size_t quorum = 0;
+  // PEM CA certificates trusted for https:// witnesses; empty: the
+  // system's.
+  std::string ca_file;
 };
 
 // Checks a witness policy: no key given twice, k in [1, n].
@@ -85,6 +88,7 @@ class WitnessQuorum final : public CheckpointCosigner {
 
   const std::vector<WitnessEndpoint> witnesses_;
   const size_t k_;  // The quorum.
+  const std::string ca_file_;
   const absl::Duration timeout_;
   LogReader* const reader_;
 

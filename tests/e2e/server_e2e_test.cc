@@ -418,7 +418,7 @@ TEST_F(ServerE2ETest, SubmitProveAuditAndRestartWithoutLoss) {
 
   // Over HTTP: the checkpoint, and the whole tree rebuilt from tiles and
   // bundles, equal what gRPC says.
-  client::HttpTileSource tiles("127.0.0.1", server_.http_port());
+  client::HttpTileSource tiles("http://" + server_.http_address(), "", "");
   absl::StatusOr<std::string> http_note = tiles.Fetch("checkpoint");
   ASSERT_TRUE(http_note.ok()) << http_note.status();
   absl::StatusOr<merkle::OpenedCheckpoint> http_checkpoint =

@@ -59,7 +59,12 @@ TEST(ServerConfigTest, ParsesEverySetting) {
     "max_entries_per_read": 20,
     "max_request_bytes": 1048576,
     "event_time_max_age": "48h",
-    "event_time_max_future_skew": "1m"
+    "event_time_max_future_skew": "1m",
+    "tls_cert_file": "/k/server.pem",
+    "tls_key_file": "/k/server.key",
+    "tls_client_ca_file": "/k/agencies-ca.pem",
+    "tls_operator_name": "registry-operator",
+    "witness_ca_file": "/k/witnesses-ca.pem"
   })");
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->grpc_address, "0.0.0.0:9000");
@@ -73,8 +78,13 @@ TEST(ServerConfigTest, ParsesEverySetting) {
   EXPECT_EQ(c->max_request_bytes, 1048576u);
   EXPECT_EQ(c->event_time_max_age, absl::Hours(48));
   EXPECT_EQ(c->event_time_max_future_skew, absl::Minutes(1));
+  EXPECT_EQ(c->tls_cert_file, "/k/server.pem");
+  EXPECT_EQ(c->tls_key_file, "/k/server.key");
+  EXPECT_EQ(c->tls_client_ca_file, "/k/agencies-ca.pem");
+  EXPECT_EQ(c->tls_operator_name, "registry-operator");
+  EXPECT_EQ(c->witness_ca_file, "/k/witnesses-ca.pem");
   EXPECT_TRUE(ValidateServerConfig(*c).ok());
-  EXPECT_EQ(ConfigKeys().size(), 20u);
+  EXPECT_EQ(ConfigKeys().size(), 25u);
 }
 
 // A witness setting, "<cosignature verifier key> <URL>", for witness `name`.
@@ -241,6 +251,64 @@ TEST(ServerConfigTest, ValidationNamesTheFirstProblem) {
               }).ok());
 }
 
+TEST(ServerConfigTest, TlsSettingsComeTogetherAndGuardPublicAddresses) {
+  auto with = [](auto change) {
+    ServerConfig c = Runnable();
+    change(c);
+    return ValidateServerConfig(c);
+  };
+  const auto tls = [](ServerConfig& c) {
+    c.tls_cert_file = "/k/server.pem";
+    c.tls_key_file = "/k/server.key";
+  };
+  // Without TLS, only loopback listeners.
+  EXPECT_THAT(with([](ServerConfig& c) { c.grpc_address = "0.0.0.0:7400"; }),
+              IsError(absl::StatusCode::kInvalidArgument,
+                      "\"grpc_address\": 0.0.0.0:7400 is not a loopback"));
+  EXPECT_THAT(with([](ServerConfig& c) { c.http_address = "[::]:7401"; }),
+              IsError(absl::StatusCode::kInvalidArgument, "http_address"));
+  EXPECT_THAT(
+      with([](ServerConfig& c) { c.http_address = "127.evil.example:7401"; }),
+      IsError(absl::StatusCode::kInvalidArgument, "needs TLS"));
+  for (const char* loopback :
+       {"127.0.0.1:1", "127.9.9.9:1", "[::1]:1", "localhost:1"}) {
+    EXPECT_TRUE(with([&](ServerConfig& c) { c.grpc_address = loopback; }).ok())
+        << loopback;
+  }
+  EXPECT_TRUE(with([&](ServerConfig& c) {
+                tls(c);
+                c.grpc_address = "0.0.0.0:7400";
+                c.http_address = "[::]:7401";
+              }).ok());
+  // A certificate needs its key, client certificates need TLS and an
+  // operator name, and the other way round.
+  EXPECT_THAT(with([](ServerConfig& c) { c.tls_cert_file = "/k/s.pem"; }),
+              IsError(absl::StatusCode::kInvalidArgument, "tls_key_file"));
+  EXPECT_THAT(with([](ServerConfig& c) { c.tls_key_file = "/k/s.key"; }),
+              IsError(absl::StatusCode::kInvalidArgument, "tls_cert_file"));
+  EXPECT_THAT(with([](ServerConfig& c) {
+                c.tls_client_ca_file = "/k/ca.pem";
+                c.tls_operator_name = "operator";
+              }),
+              IsError(absl::StatusCode::kInvalidArgument, "needs TLS"));
+  EXPECT_THAT(with([&](ServerConfig& c) {
+                tls(c);
+                c.tls_client_ca_file = "/k/ca.pem";
+              }),
+              IsError(absl::StatusCode::kInvalidArgument, "tls_operator_name"));
+  EXPECT_THAT(
+      with([&](ServerConfig& c) {
+        tls(c);
+        c.tls_operator_name = "operator";
+      }),
+      IsError(absl::StatusCode::kInvalidArgument, "tls_client_ca_file"));
+  EXPECT_TRUE(with([&](ServerConfig& c) {
+                tls(c);
+                c.tls_client_ca_file = "/k/ca.pem";
+                c.tls_operator_name = "operator";
+              }).ok());
+}
+
 TEST(ServerConfigTest, LoadNamesTheFile) {
   testing::TempDir dir;
   EXPECT_THAT(LoadServerConfig(dir.Sub("missing.json")),
@@ -259,16 +327,6 @@ TEST(ServerConfigTest, TheShippedExampleIsValid) {
       LoadServerConfig((source / "server/vigil-server.example.json").string());
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_TRUE(ValidateServerConfig(*c).ok());
-}
-
-TEST(HostPortTest, ParsesHostAndPort) {
-  EXPECT_EQ(*ParseHostPort("127.0.0.1:0"), (HostPort{"127.0.0.1", 0}));
-  EXPECT_EQ(*ParseHostPort("localhost:65535"), (HostPort{"localhost", 65535}));
-  EXPECT_EQ(*ParseHostPort("[::1]:80"), (HostPort{"::1", 80}));
-  for (const char* bad : {"", ":80", "host", "host:", "host:65536", "host:-1",
-                          "host:08", "::1:80", "[::1]80", "[::1]:", "h:1x"}) {
-    EXPECT_FALSE(ParseHostPort(bad).ok()) << bad;
-  }
 }
 
 }  // namespace

@@ -159,7 +159,7 @@ TEST_F(HttpServerTest, MalformedPathsAreBadRequests) {
 TEST_F(HttpServerTest, ServesOverHttpAndTheTreeAudits) {
   const std::shared_ptr<const SignedCheckpoint> latest = GrowTo(700);
   absl::StatusOr<std::unique_ptr<HttpServer>> server = HttpServer::Start(
-      HttpServerOptions{"127.0.0.1:0", 4},
+      HttpServerOptions{"127.0.0.1:0", 4, {}},
       [this] { return log_.sequencer().Latest(); }, &log_.reader());
   ASSERT_TRUE(server.ok()) << server.status();
   ASSERT_NE((*server)->port(), 0);
@@ -180,7 +180,8 @@ TEST_F(HttpServerTest, ServesOverHttpAndTheTreeAudits) {
   EXPECT_EQ(bad->status, 400);
 
   {
-    client::HttpTileSource source("127.0.0.1", (*server)->port());
+    client::HttpTileSource source(
+        absl::StrFormat("http://127.0.0.1:%d", (*server)->port()), "", "");
     absl::StatusOr<client::TreeAuditReport> report =
         client::AuditTree(source, latest->checkpoint);
     ASSERT_TRUE(report.ok()) << report.status();
@@ -200,15 +201,16 @@ TEST(HttpServerStartTest, BadAddressesAreRefused) {
   MemoryStorage storage;
   LogReader reader(&storage);
   auto latest = [] { return std::shared_ptr<const SignedCheckpoint>(); };
-  EXPECT_EQ(HttpServer::Start(HttpServerOptions{"no-port", 1}, latest, &reader)
-                .status()
-                .code(),
-            absl::StatusCode::kInvalidArgument);
-  absl::StatusOr<std::unique_ptr<HttpServer>> first =
-      HttpServer::Start(HttpServerOptions{"127.0.0.1:0", 1}, latest, &reader);
+  EXPECT_EQ(
+      HttpServer::Start(HttpServerOptions{"no-port", 1, {}}, latest, &reader)
+          .status()
+          .code(),
+      absl::StatusCode::kInvalidArgument);
+  absl::StatusOr<std::unique_ptr<HttpServer>> first = HttpServer::Start(
+      HttpServerOptions{"127.0.0.1:0", 1, {}}, latest, &reader);
   ASSERT_TRUE(first.ok());
   absl::StatusOr<std::unique_ptr<HttpServer>> second = HttpServer::Start(
-      HttpServerOptions{(*first)->address(), 1}, latest, &reader);
+      HttpServerOptions{(*first)->address(), 1, {}}, latest, &reader);
   EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(second.status().message(), HasSubstr((*first)->address()));
 }

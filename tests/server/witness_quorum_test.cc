@@ -24,6 +24,7 @@
 #include "tests/testing/in_process_log.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/test_pki.h"
 #include "tests/testing/test_records.h"
 
 namespace vigil::server {
@@ -128,6 +129,48 @@ TEST_F(WitnessQuorumTest, BothWitnessesCosignAndTheirCosignaturesVerify) {
   absl::StatusOr<std::string> next_note = quorum.Cosign(*next);
   ASSERT_TRUE(next_note.ok()) << next_note.status();
   EXPECT_TRUE(quorum.CheckCosigned(*next_note).ok());
+}
+
+TEST_F(WitnessQuorumTest, AnHttpsWitnessIsTrustedThroughTheConfiguredCa) {
+  absl::StatusOr<testing::TestPki> ca =
+      testing::TestPki::Create(dir_.Sub(""), "Witness CA");
+  ASSERT_TRUE(ca.ok()) << ca.status();
+  absl::StatusOr<testing::TestPki> stranger =
+      testing::TestPki::Create(dir_.Sub(""), "Stranger CA");
+  ASSERT_TRUE(stranger.ok()) << stranger.status();
+  absl::StatusOr<testing::TestPki::Issued> cert = ca->Issue("witness", true);
+  ASSERT_TRUE(cert.ok()) << cert.status();
+  client::WitnessServerOptions options;
+  options.tls = {cert->cert_file, cert->key_file, ""};
+  absl::StatusOr<std::unique_ptr<client::WitnessServer>> https =
+      client::WitnessServer::Start(options, witnesses_[0].witness.get());
+  ASSERT_TRUE(https.ok()) << https.status();
+  const auto policy = [&](const std::string& scheme,
+                          const std::string& ca_file) {
+    WitnessPolicy p;
+    p.witnesses.push_back(*ParseWitnessSetting(absl::StrFormat(
+        "%s %s://127.0.0.1:%d", witnesses_[0].witness->verifier().vkey(),
+        scheme, (*https)->port())));
+    p.quorum = 1;
+    p.ca_file = ca_file;
+    return p;
+  };
+  std::shared_ptr<const SignedCheckpoint> cp = Grow(log_, 1);
+
+  // Plain HTTP to the HTTPS listener, and a CA that did not issue its
+  // certificate: no cosignature.
+  WitnessQuorum plain(policy("http", ""), absl::Seconds(5), &log_.reader());
+  EXPECT_THAT(plain.Cosign(*cp), IsError(absl::StatusCode::kUnavailable, ""));
+  WitnessQuorum untrusting(policy("https", stranger->ca_file()),
+                           absl::Seconds(5), &log_.reader());
+  EXPECT_THAT(untrusting.Cosign(*cp),
+              IsError(absl::StatusCode::kUnavailable, ""));
+
+  WitnessQuorum trusting(policy("https", ca->ca_file()), absl::Seconds(5),
+                         &log_.reader());
+  absl::StatusOr<std::string> note = trusting.Cosign(*cp);
+  ASSERT_TRUE(note.ok()) << note.status();
+  EXPECT_TRUE(trusting.CheckCosigned(*note).ok());
 }
 
 TEST_F(WitnessQuorumTest, AWitnessDownFailsTwoOfTwoButNotOneOfTwo) {
@@ -238,12 +281,12 @@ TEST(WitnessSettingTest, RefusesMalformedSettings) {
 TEST(WitnessSettingTest, APolicyCountsEachKeyOnceAndNeedsAQuorumThatFits) {
   const merkle::Cosigner w = *merkle::Cosigner::Generate("witness.example");
   const WitnessEndpoint endpoint{w.verifier(), "http://127.0.0.1:1"};
-  EXPECT_TRUE(ValidateWitnessPolicy({{endpoint}, 1}).ok());
-  EXPECT_THAT(ValidateWitnessPolicy({{endpoint}, 0}),
+  EXPECT_TRUE(ValidateWitnessPolicy({{endpoint}, 1, ""}).ok());
+  EXPECT_THAT(ValidateWitnessPolicy({{endpoint}, 0, ""}),
               IsError(absl::StatusCode::kInvalidArgument, "outside [1, 1]"));
-  EXPECT_THAT(ValidateWitnessPolicy({{endpoint}, 2}),
+  EXPECT_THAT(ValidateWitnessPolicy({{endpoint}, 2, ""}),
               IsError(absl::StatusCode::kInvalidArgument, "outside [1, 1]"));
-  EXPECT_THAT(ValidateWitnessPolicy({{endpoint, endpoint}, 2}),
+  EXPECT_THAT(ValidateWitnessPolicy({{endpoint, endpoint}, 2, ""}),
               IsError(absl::StatusCode::kInvalidArgument, "configured twice"));
 }
 
