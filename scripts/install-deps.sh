@@ -9,7 +9,7 @@ packages=(
   librocksdb-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev
   protobuf-compiler libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev libcli11-dev
-  libcsv-dev python3 python3-cryptography
+  libcsv-dev python3 python3-cryptography openssl
   clang-format
 )
 
