@@ -1,6 +1,7 @@
 #include "merkle/tiles.h"
 
 #include <algorithm>
+#include <bit>
 #include <cassert>
 #include <limits>
 #include <optional>
@@ -471,6 +472,38 @@ absl::StatusOr<std::vector<std::string>> DecodeEntryBundle(
 
 // ---------------------------------------------------------------------------
 // Computing tiles
+
+TileTree::TileTree(std::span<const Hash> tile_hashes) {
+  assert(!tile_hashes.empty() && tile_hashes.size() <= kTileWidth);
+  heights_.emplace_back(tile_hashes.begin(), tile_hashes.end());
+  while (heights_.back().size() >= 2) {
+    const std::vector<Hash>& below = heights_.back();
+    std::vector<Hash> above;
+    above.reserve(below.size() / 2);
+    for (size_t i = 0; i + 1 < below.size(); i += 2) {
+      above.push_back(HashChildren(below[i], below[i + 1]));
+    }
+    heights_.push_back(std::move(above));
+  }
+}
+
+size_t TileTree::bytes() const {
+  size_t n = 0;
+  for (const std::vector<Hash>& height : heights_) n += height.size();
+  return n * kHashSize;
+}
+
+absl::StatusOr<Hash> TileTree::Node(const NodeInTile& where) const {
+  const size_t length = where.end > where.begin ? where.end - where.begin : 0;
+  if (length == 0 || where.end > width() || !std::has_single_bit(length) ||
+      where.begin % length != 0) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "hash range [%d, %d) is not an aligned subtree of a tile of width %d",
+        where.begin, where.end, width()));
+  }
+  const int height = std::countr_zero(length);
+  return heights_[height][where.begin >> height];
+}
 
 Hash MerkleRootOfHashes(std::span<const Hash> hashes) {
   assert(!hashes.empty());

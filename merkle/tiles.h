@@ -226,6 +226,31 @@ absl::StatusOr<std::vector<std::string>> DecodeEntryBundle(
 // Requires !hashes.empty(). Uses O(log n) memory.
 Hash MerkleRootOfHashes(std::span<const Hash> hashes);
 
+// Every perfect subtree inside a tile's hashes, computed once: height h
+// holds the roots of the aligned runs of 2^h hashes (height 0: the hashes
+// themselves), so the node above any aligned run is a lookup instead of
+// 2^h - 1 hash computations. A tile of width w has fewer than 2w nodes.
+// The hashes of a (partial) tile never change as the tile grows, so a
+// TileTree stays valid for every node inside its width.
+class TileTree {
+ public:
+  // Requires tile_hashes.size() in [1, kTileWidth].
+  explicit TileTree(std::span<const Hash> tile_hashes);
+
+  // The number of tile hashes it was built from.
+  [[nodiscard]] size_t width() const { return heights_.front().size(); }
+  // Bytes of hashes held.
+  [[nodiscard]] size_t bytes() const;
+
+  // The root of the tile hashes [where.begin, where.end), as
+  // NodeHashFromTile computes it. INVALID_ARGUMENT unless the range is an
+  // aligned run of a power-of-two length inside width().
+  absl::StatusOr<Hash> Node(const NodeInTile& where) const;
+
+ private:
+  std::vector<std::vector<Hash>> heights_;
+};
+
 // Receives one tile: its ID and its hashes (valid only during the call).
 // Returning an error stops the builder (see TileBuilder).
 using TileSink =

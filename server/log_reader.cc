@@ -1,6 +1,6 @@
 #include "server/log_reader.h"
 
-#include <map>
+#include <memory>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -23,45 +23,53 @@ uint64_t HashesAtTileLevel(uint8_t level, uint64_t tree_size) {
 
 }  // namespace
 
+absl::StatusOr<std::shared_ptr<const merkle::TileTree>> LogReader::TreeOf(
+    const merkle::NodeInTile& where, uint64_t tree_size) {
+  const merkle::TileID& tile = where.tile;
+  if (std::shared_ptr<const merkle::TileTree> cached =
+          cache_.Find(tile.level, tile.index, where.end)) {
+    return cached;
+  }
+  absl::StatusOr<std::string> data = storage_->ReadTile(tile.level, tile.index);
+  if (!data.ok()) {
+    return absl::DataLossError(
+        absl::StrFormat("tile %d/%d needed for tree size %d: %s", tile.level,
+                        tile.index, tree_size, data.status().message()));
+  }
+  // The stored tile may be wider than this tree's: it grew since.
+  const size_t width = data->size() / merkle::kHashSize;
+  absl::StatusOr<std::vector<Hash>> decoded =
+      width == 0 || width > merkle::kTileWidth
+          ? absl::DataLossError("empty or oversized")
+          : merkle::DecodeTile(*data, width);
+  if (!decoded.ok()) {
+    return absl::DataLossError(
+        absl::StrFormat("stored tile %d/%d is malformed: %s", tile.level,
+                        tile.index, decoded.status().message()));
+  }
+  if (width < where.end) {
+    return absl::DataLossError(absl::StrFormat(
+        "stored tile %d/%d has %d hashes, too few for tree size %d", tile.level,
+        tile.index, width, tree_size));
+  }
+  auto tree = std::make_shared<const merkle::TileTree>(*decoded);
+  cache_.Insert(tile.level, tile.index, tree);
+  return tree;
+}
+
 absl::StatusOr<std::vector<Hash>> LogReader::NodeHashes(
     const std::vector<merkle::NodeID>& ids, uint64_t tree_size) {
-  std::map<std::pair<uint8_t, uint64_t>, std::vector<Hash>> tiles;
   std::vector<Hash> hashes;
   hashes.reserve(ids.size());
   for (const merkle::NodeID& id : ids) {
     absl::StatusOr<merkle::NodeInTile> where =
         merkle::TileForNode(id, tree_size);
     if (!where.ok()) return where.status();
-    const auto key = std::make_pair(where->tile.level, where->tile.index);
-    auto it = tiles.find(key);
-    if (it == tiles.end()) {
-      absl::StatusOr<std::string> data =
-          storage_->ReadTile(where->tile.level, where->tile.index);
-      if (!data.ok()) {
-        return absl::DataLossError(absl::StrFormat(
-            "tile %d/%d needed for tree size %d: %s", where->tile.level,
-            where->tile.index, tree_size, data.status().message()));
-      }
-      // The stored tile may be wider than this tree's: it grew since.
-      const size_t width = data->size() / merkle::kHashSize;
-      absl::StatusOr<std::vector<Hash>> decoded =
-          width == 0 || width > merkle::kTileWidth
-              ? absl::DataLossError("empty or oversized")
-              : merkle::DecodeTile(*data, width);
-      if (!decoded.ok()) {
-        return absl::DataLossError(absl::StrFormat(
-            "stored tile %d/%d is malformed: %s", where->tile.level,
-            where->tile.index, decoded.status().message()));
-      }
-      it = tiles.emplace(key, *std::move(decoded)).first;
-    }
-    absl::StatusOr<Hash> hash = merkle::NodeHashFromTile(*where, it->second);
-    if (!hash.ok()) {
-      return absl::DataLossError(
-          absl::StrFormat("stored tile %d/%d is too short for tree size %d: %s",
-                          where->tile.level, where->tile.index, tree_size,
-                          hash.status().message()));
-    }
+    absl::StatusOr<std::shared_ptr<const merkle::TileTree>> tree =
+        TreeOf(*where, tree_size);
+    if (!tree.ok()) return tree.status();
+    absl::StatusOr<Hash> hash = (*tree)->Node(*where);
+    if (!hash.ok()) return hash.status();
     hashes.push_back(*hash);
   }
   return hashes;

@@ -5,13 +5,18 @@
 // Every read names the tree size it is for; callers pass a size that a
 // published checkpoint covers (never more than the stored tree).
 //
-// Thread-safety: safe for concurrent use; holds no mutable state besides
-// what Storage guards.
+// Node hashes inside tiles are computed once per tile and kept in a bounded
+// cache (TileCache): stored tiles are immutable except for growing, so the
+// cache never goes stale.
+//
+// Thread-safety: safe for concurrent use (the cache has its own lock).
 
 #ifndef VIGIL_SERVER_LOG_READER_H_
 #define VIGIL_SERVER_LOG_READER_H_
 
+#include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,13 +25,21 @@
 #include "merkle/hash.h"
 #include "merkle/tiles.h"
 #include "server/storage.h"
+#include "server/tile_cache.h"
 
 namespace vigil::server {
 
 class LogReader {
  public:
-  // `storage` is borrowed and must outlive the reader.
-  explicit LogReader(Storage* storage) : storage_(storage) {}
+  // Bytes of tile trees kept by default (TileCache): every tile of a log
+  // of 10^6 entries, and the upper levels of any log.
+  static constexpr size_t kDefaultTileCacheBytes = size_t{64} << 20;
+
+  // `storage` is borrowed and must outlive the reader. `tile_cache_bytes`
+  // bounds the cache of node hashes inside tiles (0: none).
+  explicit LogReader(Storage* storage,
+                     size_t tile_cache_bytes = kDefaultTileCacheBytes)
+      : storage_(storage), cache_(tile_cache_bytes) {}
 
   // The inclusion proof of entry `index` in the tree of `tree_size`
   // entries. OUT_OF_RANGE unless index < tree_size; DATA_LOSS if a stored
@@ -67,7 +80,14 @@ class LogReader {
   absl::StatusOr<std::vector<merkle::Hash>> NodeHashes(
       const std::vector<merkle::NodeID>& ids, uint64_t tree_size);
 
+  // The tree of the tile holding `where`, at least where.end hashes wide:
+  // cached, or read, checked and cached. DATA_LOSS for a missing, malformed
+  // or too narrow stored tile.
+  absl::StatusOr<std::shared_ptr<const merkle::TileTree>> TreeOf(
+      const merkle::NodeInTile& where, uint64_t tree_size);
+
   Storage* storage_;
+  TileCache cache_;
 };
 
 }  // namespace vigil::server

@@ -505,6 +505,49 @@ TEST(TileForNodeTest, NodeHashFromTileEqualsTheSubtreeRoot) {
   }
 }
 
+TEST(TileTreeTest, EveryAlignedNodeEqualsNodeHashFromTile) {
+  const std::vector<Hash> hashes = LeafHashes(kTileWidth);
+  for (size_t width : {size_t{1}, size_t{2}, size_t{3}, size_t{44}, size_t{255},
+                       size_t{256}}) {
+    const std::span<const Hash> tile = std::span(hashes).first(width);
+    const TileTree tree(tile);
+    EXPECT_EQ(tree.width(), width);
+    size_t nodes = 0;
+    for (uint16_t length = 1; length <= width; length *= 2) {
+      for (uint16_t begin = 0; begin + length <= width; begin += length) {
+        const NodeInTile where{.tile = {},
+                               .begin = begin,
+                               .end = static_cast<uint16_t>(begin + length)};
+        absl::StatusOr<Hash> got = tree.Node(where);
+        ASSERT_TRUE(got.ok()) << got.status();
+        EXPECT_EQ(*got, *NodeHashFromTile(where, tile))
+            << width << ": [" << begin << ", " << begin + length << ")";
+        ++nodes;
+      }
+    }
+    EXPECT_EQ(tree.bytes(), nodes * kHashSize);
+  }
+}
+
+TEST(TileTreeTest, RefusesRangesThatAreNotAlignedSubtreesInside) {
+  const std::vector<Hash> hashes = LeafHashes(44);
+  const TileTree tree(hashes);
+  for (auto [begin, end] : std::vector<std::pair<uint16_t, uint16_t>>{{0, 0},
+                                                                      {5, 5},
+                                                                      {1, 3},
+                                                                      {0, 3},
+                                                                      {2, 6},
+                                                                      {40, 48},
+                                                                      {44, 45},
+                                                                      {0, 64},
+                                                                      {8, 4}}) {
+    EXPECT_EQ(
+        tree.Node({.tile = {}, .begin = begin, .end = end}).status().code(),
+        absl::StatusCode::kInvalidArgument)
+        << begin << ", " << end;
+  }
+}
+
 TEST(TileForNodeTest, FullTileStandsInForThePartialOne) {
   const std::vector<Hash> leaves = LeafHashes(512);
   TileMap small;

@@ -82,6 +82,35 @@ TEST_F(LogReaderTest, ProofsForEveryEarlierSizeMatchTheWholeTree) {
   EXPECT_EQ(*reader.RootHash(0), merkle::EmptyRoot());
 }
 
+// The tile cache holds partial tiles that later grow: proofs must stay
+// right for every size, with a large cache and with one that evicts all
+// the time.
+TEST_F(LogReaderTest, ProofsStayRightAsCachedTilesGrow) {
+  std::mt19937_64 rng(kSeed);
+  LogReader roomy(&storage_);
+  LogReader cramped(&storage_,
+                    3 * merkle::TileTree(std::vector<Hash>(256)).bytes());
+  while (range_.end() < 20000) {
+    Grow(range_.end() + 1 + rng() % 700);
+    const uint64_t size = range_.end();
+    for (int trial = 0; trial < 20; ++trial) {
+      const uint64_t tree_size = trial == 0 ? size : 1 + rng() % size;
+      const uint64_t index = rng() % tree_size;
+      SCOPED_TRACE(::testing::Message() << "seed " << kSeed << " index "
+                                        << index << " size " << tree_size);
+      for (LogReader* reader : {&roomy, &cramped}) {
+        absl::StatusOr<std::vector<Hash>> proof =
+            reader->InclusionProof(index, tree_size);
+        ASSERT_TRUE(proof.ok()) << proof.status();
+        ASSERT_EQ(*proof, *tree_.InclusionProof(index, tree_size));
+        const uint64_t old_size = 1 + rng() % tree_size;
+        ASSERT_EQ(*reader->ConsistencyProof(old_size, tree_size),
+                  *tree_.ConsistencyProof(old_size, tree_size));
+      }
+    }
+  }
+}
+
 TEST_F(LogReaderTest, TilesAndBundlesAreServedForEveryCoveredWidth) {
   Grow(300);
   Grow(70000);
