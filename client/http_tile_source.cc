@@ -18,6 +18,9 @@ HttpTileSource::HttpTileSource(const std::string& scheme_host_port,
   client_->set_read_timeout(10, 0);
   client_->set_write_timeout(10, 0);
   client_->set_keep_alive(true);
+  // A request is several small writes: without this, Nagle's algorithm
+  // delays each on a kept-alive connection (see server/http_listener.cc).
+  client_->set_tcp_nodelay(true);
 }
 
 HttpTileSource::~HttpTileSource() = default;

@@ -119,6 +119,7 @@ absl::StatusOr<WitnessReply> AddCheckpointToWitness(
   client.set_connection_timeout(sec, usec);
   client.set_read_timeout(sec, usec);
   client.set_write_timeout(sec, usec);
+  client.set_tcp_nodelay(true);
   if (!ca_file.empty()) client.set_ca_cert_path(ca_file);
 
   httplib::Request request;
