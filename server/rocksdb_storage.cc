@@ -1,7 +1,10 @@
 #include "server/rocksdb_storage.h"
 
 #include <algorithm>
+#include <cstdarg>
+#include <cstdio>
 #include <limits>
+#include <memory>
 #include <string_view>
 
 #include "absl/strings/str_format.h"
@@ -59,6 +62,33 @@ absl::Status WithContext(const absl::Status& s, std::string_view context) {
 
 std::string_view View(const rocksdb::Slice& s) { return s.ToStringView(); }
 
+// RocksDB's own log, warnings and errors only, to stderr (the server's log)
+// instead of the LOG file in the data directory. That file is on the disk
+// that may fill up, and Debian's librocksdb, built with assertions, aborts
+// the process (writable_file_writer.h, `sync_without_flush_called_`) on the
+// next log line after a failed write to it: a full disk crashed the server
+// rather than refusing writes with UNAVAILABLE.
+//
+// Thread-safety: safe for concurrent use (one fprintf per line).
+class StderrLogger : public rocksdb::Logger {
+ public:
+  StderrLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
+
+  using rocksdb::Logger::Logv;
+  // Lines of WARN_LEVEL and above arrive here, prefixed with their level.
+  void Logv(const char* format, va_list ap) override {
+    char line[1024];
+    const int n = std::vsnprintf(line, sizeof(line), format, ap);
+    // Some of RocksDB's lines end in a newline, most do not.
+    size_t length = std::min<size_t>(n < 0 ? 0 : n, sizeof(line) - 1);
+    while (length > 0 && line[length - 1] == '\n') --length;
+    std::fprintf(stderr, "vigil-server: rocksdb: %.*s\n",
+                 static_cast<int>(length), line);
+  }
+  // The options dump at open: not worth the server's log.
+  void LogHeader(const char* /*format*/, va_list /*ap*/) override {}
+};
+
 // Options for an append-only log on a small (2-core) machine.
 rocksdb::Options MakeOptions(const RocksDBOptions& opts) {
   rocksdb::Options options;
@@ -82,7 +112,7 @@ rocksdb::Options MakeOptions(const RocksDBOptions& opts) {
   // Sync SST and WAL files in 1 MiB steps instead of one large fsync stall.
   options.bytes_per_sync = 1 << 20;
   options.wal_bytes_per_sync = 1 << 20;
-  options.keep_log_file_num = 10;
+  options.info_log = std::make_shared<StderrLogger>();
   // Hashes, signatures and commitments are incompressible, but entries carry
   // field tags, ORIs and enum values: LZ4 gains a little for almost no CPU
   // (RocksDB stores a block raw when it does not shrink). Fall back to none
@@ -160,8 +190,13 @@ RocksDBStorage::~RocksDBStorage() {
 
 absl::StatusOr<std::unique_ptr<RocksDBStorage>> RocksDBStorage::Open(
     const std::string& dir, const RocksDBOptions& options) {
+  const rocksdb::Options rocksdb_options = MakeOptions(options);
+  if (options.create_if_missing) {
+    // RocksDB creates it too, but logs an error on the way.
+    rocksdb_options.env->CreateDirIfMissing(dir).PermitUncheckedError();
+  }
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(MakeOptions(options), dir, &raw);
+  rocksdb::Status s = rocksdb::DB::Open(rocksdb_options, dir, &raw);
   if (!s.ok()) {
     return FromRocksDB(s, absl::StrFormat("open %s", dir));
   }

@@ -201,6 +201,9 @@ int Serve(const ConfigFlags& flags) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   // A client that disconnects mid-response must not kill the server.
   signal(SIGPIPE, SIG_IGN);
+  // Nor a file size limit (ulimit -f): the write fails with EFBIG instead,
+  // and the log refuses writes with UNAVAILABLE, as on a full disk.
+  signal(SIGXFSZ, SIG_IGN);
 
   absl::StatusOr<ServerConfig> config = flags.Load();
   if (!config.ok()) return Fail(config.status());
@@ -320,6 +323,11 @@ int Serve(const ConfigFlags& flags) {
   // then only serves reads, and health checks say so.
   grpc::HealthCheckServiceInterface* health =
       grpc_server->GetHealthCheckService();
+  // Named, so that a prober asking for them gets SERVING, not NOT_FOUND.
+  if (health != nullptr) {
+    health->SetServingStatus("vigil.v1.LogService", true);
+    health->SetServingStatus("vigil.v1.RegistryService", true);
+  }
   bool reported_failure = false;
   absl::Status reported_cosigning;
   while (true) {

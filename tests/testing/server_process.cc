@@ -4,9 +4,11 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -21,8 +23,10 @@ namespace vigil::testing {
 namespace {
 
 // Starts argv with stdout and stderr going to `log_path` (appended). The
-// child dies with the parent. Returns its pid, or -1.
-pid_t Spawn(const std::vector<std::string>& argv, const std::string& log_path) {
+// child dies with the parent and, if `file_size_limit` is set, runs with
+// that RLIMIT_FSIZE. Returns its pid, or -1.
+pid_t Spawn(const std::vector<std::string>& argv, const std::string& log_path,
+            std::optional<uint64_t> file_size_limit = std::nullopt) {
   // Everything the child needs is prepared before fork: between fork and
   // exec only async-signal-safe calls are allowed (gRPC runs threads here).
   std::vector<char*> args;
@@ -47,6 +51,13 @@ pid_t Spawn(const std::vector<std::string>& argv, const std::string& log_path) {
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
+    if (file_size_limit.has_value()) {
+      // The soft limit only: the parent may raise it again (prlimit).
+      rlimit limit{};
+      if (getrlimit(RLIMIT_FSIZE, &limit) != 0) _exit(127);
+      limit.rlim_cur = std::min<rlim_t>(*file_size_limit, limit.rlim_max);
+      if (setrlimit(RLIMIT_FSIZE, &limit) != 0) _exit(127);
+    }
     dup2(null_fd, 0);
     dup2(log_fd, 1);
     dup2(log_fd, 2);
@@ -150,7 +161,7 @@ absl::Status ServerProcess::Start(const std::string& binary,
   const size_t offset = ReadAll(log_path_).size();
   std::vector<std::string> argv{binary};
   argv.insert(argv.end(), args.begin(), args.end());
-  pid_ = Spawn(argv, log_path_);
+  pid_ = Spawn(argv, log_path_, file_size_limit_);
   if (pid_ < 0) {
     return absl::UnavailableError(
         absl::StrFormat("cannot start %s: %s", binary, strerror(errno)));

@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -84,6 +85,16 @@ class ServerProcess {
   // SIGKILL and reap.
   void Kill() { Stop(9, absl::Seconds(10)); }
 
+  // Children started from now on run with a soft RLIMIT_FSIZE of `bytes`
+  // (no file can grow past it: writes beyond fail with EFBIG, and the kernel
+  // sends SIGXFSZ, which the child must ignore to survive; the hard limit is
+  // inherited, so prlimit() can raise the soft one again); nullopt, the
+  // default, leaves the limit as inherited. A way to fill a "disk" without
+  // mounting anything.
+  void set_file_size_limit(std::optional<uint64_t> bytes) {
+    file_size_limit_ = bytes;
+  }
+
   bool running() const { return pid_ > 0; }
   pid_t pid() const { return pid_; }
   // "127.0.0.1:PORT" as the server printed them.
@@ -99,6 +110,7 @@ class ServerProcess {
   std::string grpc_address_;
   std::string http_address_;
   uint16_t http_port_ = 0;
+  std::optional<uint64_t> file_size_limit_;
 };
 
 }  // namespace vigil::testing
