@@ -536,8 +536,8 @@ absl::StatusOr<RecordInput> RecordInputFromJson(std::string_view json_text) {
 // one line and a row can only end at a segment's last byte. A row starts
 // in the first segment after the previous row's end that holds a byte
 // other than space, tab, CR or LF (libcsv skips those between rows). Lines
-// are counted by '\n'. This stays exact for quoted cells holding line
-// breaks.
+// end with LF, CRLF or a lone CR (libcsv ends rows at each). This stays
+// exact for quoted cells holding line breaks.
 //
 // Errors: a bad row (wrong cell count, a bad cell) is reported by Next()
 // and the reader goes on with the next row. Malformed CSV (a stray quote,
@@ -626,6 +626,10 @@ struct CsvRecordReader::State {
     }
     if (segment_size < rest.size()) ++segment_size;  // The line end.
     const std::string_view segment = rest.substr(0, segment_size);
+    // A '\r' ends a line unless a '\n' follows (CRLF), which may be in the
+    // next chunk: decide once the next segment is here.
+    if (after_cr && segment.front() != '\n') ++line;
+    after_cr = segment.back() == '\r';
     if (!row_open &&
         segment.find_first_not_of(" \t\r\n") != std::string_view::npos) {
       row_open = true;
@@ -705,7 +709,8 @@ struct CsvRecordReader::State {
   bool input_ended = false;
   bool done = false;  // Nothing more will be parsed.
 
-  uint64_t line = 1;  // Of the next byte to parse.
+  uint64_t line = 1;      // Of the next byte to parse.
+  bool after_cr = false;  // The last segment parsed ended with '\r'.
   bool row_open = false;
   uint64_t row_line = 0;  // Where the open row started.
   size_t row_bytes = 0;   // Of the open row so far.

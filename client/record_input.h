@@ -77,8 +77,9 @@ absl::StatusOr<RecordInput> RecordInputFromJson(std::string_view json_text);
 
 // Reads RFC 4180 CSV (libcsv in strict mode): a header row of field names,
 // then one record per row. Quoted cells may hold commas, quotes ("") and
-// line breaks; CRLF and LF line ends are both accepted; a UTF-8 byte order
-// mark before the header is skipped.
+// line breaks; CRLF, LF and lone CR line ends are accepted (and counted as
+// lines in errors and line()); a UTF-8 byte order mark before the header is
+// skipped.
 class CsvRecordReader {
  public:
   // A reader over `in` (borrowed; must outlive the reader). Reads and

@@ -11,6 +11,10 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev libcli11-dev
   libcsv-dev python3 python3-cryptography openssl
   clang-format
+  # The sanitizer and fuzzing stage of scripts/test.sh: clang, its
+  # compiler-rt (libclang_rt.asan, .ubsan, .fuzzer; only recommended by
+  # clang, so named here) and llvm-symbolizer for readable stack traces.
+  clang libclang-rt-14-dev llvm
 )
 
 missing=()

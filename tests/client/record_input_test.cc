@@ -667,6 +667,23 @@ TEST(RecordInputCsvTest, AcceptsCrlfLineEnds) {
   EXPECT_EQ(rows[2].line, 5u);
 }
 
+// libcsv ends a row at a lone CR too; each must count as a line, or every
+// row of a CR-only file is reported on line 2 (found by record_input_fuzz).
+TEST(RecordInputCsvTest, CountsLoneCrLineEnds) {
+  const std::string csv = Join(CsvColumns()) + "\r" + CsvRow() + "\r\r" +
+                          CsvRow({{"record_id", "\"r\r2\""}}) + "\r" +
+                          CsvRow({{"outcome", "MAYBE"}}) + "\r";
+  std::vector<CsvResult> rows = ReadCsv(csv);
+  ASSERT_EQ(rows.size(), 3u);
+  ASSERT_TRUE(rows[0].record.ok()) << rows[0].record.status();
+  ASSERT_TRUE(rows[1].record.ok()) << rows[1].record.status();
+  EXPECT_EQ(rows[1].record->record.record_id(), "r\r2");
+  EXPECT_EQ(rows[0].line, 2u);
+  EXPECT_EQ(rows[1].line, 4u);
+  EXPECT_EQ(rows[2].line, 6u);
+  EXPECT_THAT(rows[2].record.status().message(), HasSubstr("line 6"));
+}
+
 TEST(RecordInputCsvTest, SkipsAByteOrderMark) {
   std::vector<CsvResult> rows =
       ReadCsv("\xEF\xBB\xBF" + CsvHeader() + CsvRow() + "\n");
