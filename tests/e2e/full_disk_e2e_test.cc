@@ -28,7 +28,6 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <optional>
@@ -46,7 +45,7 @@
 #include "client/signing.h"
 #include "merkle/checkpoint.h"
 #include "merkle/proof.h"
-#include "server/entry.h"
+#include "tests/testing/log_calls.h"
 #include "tests/testing/reference_tree.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/test_records.h"
@@ -58,8 +57,12 @@ namespace {
 using ::testing::AnyOf;
 using ::testing::HasSubstr;
 using ::testing::Not;
+using ::vigil::testing::CallContext;
+using ::vigil::testing::EntryOf;
+using ::vigil::testing::ReadText;
 using ::vigil::testing::RequesterRecord;
 using ::vigil::testing::TestAgency;
+using ::vigil::testing::ToHashes;
 
 constexpr char kOrigin[] = "vigil.example/full-disk";
 constexpr int kOk = 0;
@@ -72,7 +75,8 @@ constexpr int kUnavailable = static_cast<int>(grpc::StatusCode::UNAVAILABLE);
 // which on a larger tmpfs would take most of the space at once; below that
 // the fallocate fails and RocksDB ignores the failure, as it ignores the
 // failing fallocate of a WAL's ~70 MiB (1.1 x write_buffer_size). Grown to
-// 64 MiB, there is room for the restart: the replayed WAL is flushed to a
+// 128 MiB, its free space passes RocksDB's 64 MiB recovery reserve, and
+// there is room for the restart: the replayed WAL is flushed to a
 // table file, and the new MANIFEST's 4 MiB preallocation succeeds.
 constexpr uint64_t kTmpfsBytes = uint64_t{3} << 20;
 constexpr uint64_t kTmpfsGrownBytes = uint64_t{128} << 20;
@@ -123,50 +127,6 @@ class TmpfsMount {
 
   std::string dir_;
 };
-
-std::unique_ptr<grpc::ClientContext> Context(
-    absl::Duration timeout = absl::Seconds(10)) {
-  auto context = std::make_unique<grpc::ClientContext>();
-  context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
-  return context;
-}
-
-merkle::Hash ToHash(const std::string& bytes) {
-  merkle::Hash h{};
-  EXPECT_EQ(bytes.size(), h.size());
-  std::copy_n(bytes.begin(), std::min(bytes.size(), h.size()), h.begin());
-  return h;
-}
-
-std::vector<merkle::Hash> ToHashes(
-    const google::protobuf::RepeatedPtrField<std::string>& proof) {
-  std::vector<merkle::Hash> hashes;
-  for (const std::string& h : proof) hashes.push_back(ToHash(h));
-  return hashes;
-}
-
-// The log entry of an access record submission: exactly these bytes are
-// stored, hashed and served.
-std::string EntryOf(const v1::SignedPayload& p) {
-  server::Entry e;
-  e.kind = server::EntryKind::kAccessRecord;
-  std::copy_n(p.public_key().begin(),
-              std::min<size_t>(p.public_key().size(), 32),
-              e.public_key.begin());
-  std::copy_n(p.signature().begin(), std::min<size_t>(p.signature().size(), 64),
-              e.signature.begin());
-  e.payload = p.payload();
-  return server::EncodeEntry(e);
-}
-
-std::string ReadText(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  std::string s = text.str();
-  if (!s.empty() && s.back() == '\n') s.pop_back();
-  return s;
-}
 
 size_t CountOf(const std::string& text, const std::string& needle) {
   size_t n = 0;
@@ -298,7 +258,8 @@ class FullDiskE2ETest : public ::testing::Test {
     v1::SubmitRegistryChangeRequest request;
     *request.mutable_change() = client::SignRegistryChange(
         testing::RegisterAgency(agency, absl::Now()), *registry_key_);
-    return registry_->SubmitRegistryChange(Context().get(), request, result);
+    return registry_->SubmitRegistryChange(CallContext().get(), request,
+                                           result);
   }
 
   v1::SignedPayload Signed(const std::string& id) {
@@ -311,28 +272,22 @@ class FullDiskE2ETest : public ::testing::Test {
     v1::SubmitRecordRequest request;
     *request.mutable_record() = record;
     request.set_wait_for_inclusion(wait);
-    return log_->SubmitRecord(Context().get(), request, result);
+    return log_->SubmitRecord(CallContext().get(), request, result);
   }
 
   grpc::Status SubmitBatch(const std::vector<v1::SignedPayload>& records,
                            v1::SubmitRecordsResponse* response) {
     v1::SubmitRecordsRequest request;
     for (const v1::SignedPayload& r : records) *request.add_records() = r;
-    return log_->SubmitRecords(Context().get(), request, response);
+    return log_->SubmitRecords(CallContext().get(), request, response);
   }
 
-  // The latest checkpoint, its signature verified; its note in `note`.
-  merkle::Checkpoint GetCheckpoint(std::string* note = nullptr) {
-    v1::CheckpointResponse response;
-    const grpc::Status status =
-        log_->GetCheckpoint(Context().get(), {}, &response);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    absl::StatusOr<merkle::OpenedCheckpoint> opened =
-        merkle::OpenCheckpoint(response.checkpoint(), *verifier_, kOrigin);
-    EXPECT_TRUE(opened.ok()) << opened.status();
-    if (!opened.ok()) return {};
-    if (note != nullptr) *note = response.checkpoint();
-    return opened->checkpoint;
+  // Checked reads of the log (tests/testing/log_calls.h).
+  testing::LogReads Reads() const {
+    return testing::LogReads(log_.get(), &*verifier_, kOrigin);
+  }
+  merkle::Checkpoint GetCheckpoint(std::string* note = nullptr) const {
+    return Reads().Checkpoint(note);
   }
 
   // Reads the latest checkpoint and checks that it covers only
@@ -345,51 +300,15 @@ class FullDiskE2ETest : public ::testing::Test {
     if (seen_.empty() || seen_.back() != c) seen_.push_back(c);
   }
 
-  // Polls until a checkpoint covers `size` entries.
-  merkle::Checkpoint WaitForSize(uint64_t size) {
-    const absl::Time deadline = absl::Now() + absl::Seconds(15);
-    while (true) {
-      merkle::Checkpoint c = GetCheckpoint();
-      if (c.size >= size || absl::Now() > deadline || HasFailure()) {
-        EXPECT_GE(c.size, size);
-        return c;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
+  merkle::Checkpoint WaitForSize(uint64_t size) const {
+    return Reads().WaitForSize(size);
   }
-
-  // Entries [0, size) through GetEntries, page by page.
-  std::vector<std::string> AllEntries(uint64_t size) {
-    std::vector<std::string> entries;
-    while (entries.size() < size) {
-      v1::GetEntriesRequest request;
-      request.set_start(entries.size());
-      request.set_count(size - entries.size());
-      v1::GetEntriesResponse response;
-      const grpc::Status status =
-          log_->GetEntries(Context().get(), request, &response);
-      EXPECT_TRUE(status.ok()) << status.error_message();
-      if (!status.ok() || response.entries_size() == 0) break;
-      for (const std::string& e : response.entries()) entries.push_back(e);
-    }
-    return entries;
+  std::vector<std::string> AllEntries(uint64_t size) const {
+    return Reads().AllEntries(size);
   }
-
-  // Verifies that checkpoint `now` of the log extends `old`.
   void ExpectConsistent(const merkle::Checkpoint& old,
-                        const merkle::Checkpoint& now) {
-    v1::GetConsistencyProofRequest request;
-    request.set_old_size(old.size);
-    request.set_new_size(now.size);
-    v1::ConsistencyProofResponse response;
-    const grpc::Status status =
-        log_->GetConsistencyProof(Context().get(), request, &response);
-    ASSERT_TRUE(status.ok()) << status.error_message();
-    EXPECT_TRUE(merkle::VerifyConsistency(old.size, now.size, old.root,
-                                          now.root, ToHashes(response.proof()))
-                    .ok())
-        << "checkpoint of size " << old.size << " is not a prefix of size "
-        << now.size;
+                        const merkle::Checkpoint& now) const {
+    Reads().ExpectConsistent(old, now);
   }
 
   // grpc.health.v1.Health/Check for `service`, called generically as a
@@ -619,7 +538,7 @@ void FullDiskE2ETest::RunScenario(Filler filler) {
     request.set_index(at_failure.size - 1);
     v1::InclusionProofResponse response;
     const grpc::Status status =
-        log_->GetInclusionProof(Context().get(), request, &response);
+        log_->GetInclusionProof(CallContext().get(), request, &response);
     ASSERT_TRUE(status.ok()) << status.error_message();
     EXPECT_TRUE(
         merkle::VerifyInclusion(at_failure.size - 1, at_failure.size,

@@ -19,7 +19,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -35,6 +34,7 @@
 #include "merkle/proof.h"
 #include "merkle/tlog_proof.h"
 #include "server/entry.h"
+#include "tests/testing/log_calls.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/test_records.h"
 #include "vigil/v1/log.grpc.pb.h"
@@ -43,55 +43,15 @@ namespace vigil {
 namespace {
 
 using ::testing::HasSubstr;
+using ::vigil::testing::CallContext;
+using ::vigil::testing::EntryOf;
+using ::vigil::testing::ReadText;
 using ::vigil::testing::RequesterRecord;
 using ::vigil::testing::TestAgency;
+using ::vigil::testing::ToHashes;
 
 constexpr char kOrigin[] = "vigil.example/e2e";
 constexpr int kOk = 0;
-
-std::unique_ptr<grpc::ClientContext> Context(
-    absl::Duration timeout = absl::Seconds(10)) {
-  auto context = std::make_unique<grpc::ClientContext>();
-  context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
-  return context;
-}
-
-merkle::Hash ToHash(const std::string& bytes) {
-  merkle::Hash h{};
-  EXPECT_EQ(bytes.size(), h.size());
-  std::copy_n(bytes.begin(), std::min(bytes.size(), h.size()), h.begin());
-  return h;
-}
-
-std::vector<merkle::Hash> ToHashes(
-    const google::protobuf::RepeatedPtrField<std::string>& proof) {
-  std::vector<merkle::Hash> hashes;
-  for (const std::string& h : proof) hashes.push_back(ToHash(h));
-  return hashes;
-}
-
-// The log entry of an access record submission: exactly these bytes are
-// stored, hashed and served.
-std::string EntryOf(const v1::SignedPayload& p) {
-  server::Entry e;
-  e.kind = server::EntryKind::kAccessRecord;
-  std::copy_n(p.public_key().begin(),
-              std::min<size_t>(p.public_key().size(), 32),
-              e.public_key.begin());
-  std::copy_n(p.signature().begin(), std::min<size_t>(p.signature().size(), 64),
-              e.signature.begin());
-  e.payload = p.payload();
-  return server::EncodeEntry(e);
-}
-
-std::string ReadText(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  std::string s = text.str();
-  if (!s.empty() && s.back() == '\n') s.pop_back();
-  return s;
-}
 
 // Runs vigil-server keygen and starts, restarts and talks to a vigil-server
 // over its own temporary directory.
@@ -163,7 +123,8 @@ class ServerE2ETest : public ::testing::Test {
     v1::SubmitRegistryChangeRequest request;
     *request.mutable_change() =
         client::SignRegistryChange(change, *registry_key_);
-    return registry_->SubmitRegistryChange(Context().get(), request, result);
+    return registry_->SubmitRegistryChange(CallContext().get(), request,
+                                           result);
   }
 
   uint64_t Register(const TestAgency& agency) {
@@ -185,7 +146,7 @@ class ServerE2ETest : public ::testing::Test {
     v1::SubmitRecordRequest request;
     *request.mutable_record() = record;
     request.set_wait_for_inclusion(wait);
-    return log_->SubmitRecord(Context().get(), request, result);
+    return log_->SubmitRecord(CallContext().get(), request, result);
   }
 
   v1::SubmitRecordsResponse SubmitBatch(
@@ -196,7 +157,7 @@ class ServerE2ETest : public ::testing::Test {
     request.set_wait_for_inclusion(wait);
     v1::SubmitRecordsResponse response;
     const grpc::Status status =
-        log_->SubmitRecords(Context().get(), request, &response);
+        log_->SubmitRecords(CallContext().get(), request, &response);
     if (status_out != nullptr) {
       *status_out = status;
     } else {
@@ -205,66 +166,22 @@ class ServerE2ETest : public ::testing::Test {
     return response;
   }
 
-  // The latest checkpoint, its signature verified.
-  merkle::Checkpoint GetCheckpoint(std::string* note = nullptr) {
-    v1::CheckpointResponse response;
-    const grpc::Status status =
-        log_->GetCheckpoint(Context().get(), {}, &response);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    absl::StatusOr<merkle::OpenedCheckpoint> opened =
-        merkle::OpenCheckpoint(response.checkpoint(), *verifier_, kOrigin);
-    EXPECT_TRUE(opened.ok()) << opened.status();
-    if (!opened.ok()) return {};
-    EXPECT_EQ(opened->checkpoint.size, response.size());
-    if (note != nullptr) *note = response.checkpoint();
-    return opened->checkpoint;
+  // Checked reads of the log (tests/testing/log_calls.h).
+  testing::LogReads Reads() const {
+    return testing::LogReads(log_.get(), &*verifier_, kOrigin);
   }
-
-  // Polls until a checkpoint covers `size` entries.
-  merkle::Checkpoint WaitForSize(uint64_t size) {
-    const absl::Time deadline = absl::Now() + absl::Seconds(15);
-    while (true) {
-      merkle::Checkpoint c = GetCheckpoint();
-      if (c.size >= size || absl::Now() > deadline || HasFailure()) {
-        EXPECT_GE(c.size, size);
-        return c;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
+  merkle::Checkpoint GetCheckpoint(std::string* note = nullptr) const {
+    return Reads().Checkpoint(note);
   }
-
-  // Entries [0, size) through GetEntries, page by page.
-  std::vector<std::string> AllEntries(uint64_t size) {
-    std::vector<std::string> entries;
-    while (entries.size() < size) {
-      v1::GetEntriesRequest request;
-      request.set_start(entries.size());
-      request.set_count(size - entries.size());
-      v1::GetEntriesResponse response;
-      const grpc::Status status =
-          log_->GetEntries(Context().get(), request, &response);
-      EXPECT_TRUE(status.ok()) << status.error_message();
-      if (!status.ok() || response.entries_size() == 0) break;
-      for (const std::string& e : response.entries()) entries.push_back(e);
-    }
-    return entries;
+  merkle::Checkpoint WaitForSize(uint64_t size) const {
+    return Reads().WaitForSize(size);
   }
-
-  // Verifies that the log's current tree extends `old`.
+  std::vector<std::string> AllEntries(uint64_t size) const {
+    return Reads().AllEntries(size);
+  }
   void ExpectConsistent(const merkle::Checkpoint& old,
-                        const merkle::Checkpoint& now) {
-    v1::GetConsistencyProofRequest request;
-    request.set_old_size(old.size);
-    request.set_new_size(now.size);
-    v1::ConsistencyProofResponse response;
-    const grpc::Status status =
-        log_->GetConsistencyProof(Context().get(), request, &response);
-    ASSERT_TRUE(status.ok()) << status.error_message();
-    EXPECT_TRUE(merkle::VerifyConsistency(old.size, now.size, old.root,
-                                          now.root, ToHashes(response.proof()))
-                    .ok())
-        << "checkpoint of size " << old.size << " is not a prefix of size "
-        << now.size;
+                        const merkle::Checkpoint& now) const {
+    Reads().ExpectConsistent(old, now);
   }
 
   // Verifies a tlog-proof bundle as a court would, for `entry`.
@@ -314,7 +231,7 @@ TEST_F(ServerE2ETest, SubmitProveAuditAndRestartWithoutLoss) {
   EXPECT_EQ(Register(police_), 0u);
 
   // A stream of checkpoints, read alongside.
-  auto watch_context = Context(absl::Seconds(30));
+  auto watch_context = CallContext(absl::Seconds(30));
   std::unique_ptr<grpc::ClientReader<v1::CheckpointResponse>> watch =
       log_->WatchCheckpoints(watch_context.get(), {});
   v1::CheckpointResponse watched;
@@ -330,8 +247,10 @@ TEST_F(ServerE2ETest, SubmitProveAuditAndRestartWithoutLoss) {
   for (int i = 0; i < 20; ++i) {
     ASSERT_EQ(batch.results(i).code(), kOk) << batch.results(i).message();
     EXPECT_EQ(batch.results(i).index(), static_cast<uint64_t>(i + 1));
-    EXPECT_EQ(ToHash(batch.results(i).leaf_hash()),
-              merkle::HashLeaf(merkle::AsBytes(EntryOf(sent[i]))));
+    const merkle::Hash leaf =
+        merkle::HashLeaf(merkle::AsBytes(EntryOf(sent[i])));
+    EXPECT_EQ(batch.results(i).leaf_hash(),
+              std::string(leaf.begin(), leaf.end()));
     expected[batch.results(i).index()] = EntryOf(sent[i]);
   }
   const merkle::Checkpoint early = WaitForSize(21);
@@ -387,7 +306,7 @@ TEST_F(ServerE2ETest, SubmitProveAuditAndRestartWithoutLoss) {
     request.set_index(index);
     v1::InclusionProofResponse response;
     ASSERT_TRUE(
-        log_->GetInclusionProof(Context().get(), request, &response).ok());
+        log_->GetInclusionProof(CallContext().get(), request, &response).ok());
     absl::StatusOr<merkle::OpenedCheckpoint> opened =
         merkle::OpenCheckpoint(response.checkpoint(), *verifier_, kOrigin);
     ASSERT_TRUE(opened.ok()) << opened.status();
@@ -403,7 +322,7 @@ TEST_F(ServerE2ETest, SubmitProveAuditAndRestartWithoutLoss) {
     by_hash.set_leaf_hash(std::string(leaf.begin(), leaf.end()));
     by_hash.set_tree_size(checkpoint.size);
     ASSERT_TRUE(
-        log_->GetInclusionProof(Context().get(), by_hash, &response).ok());
+        log_->GetInclusionProof(CallContext().get(), by_hash, &response).ok());
     EXPECT_EQ(response.index(), index);
     EXPECT_TRUE(merkle::VerifyInclusion(index, checkpoint.size, leaf,
                                         ToHashes(response.proof()),
@@ -612,9 +531,10 @@ TEST_F(ServerE2ETest, HostileInputsAreRefusedAndAppendNothing) {
   v1::SubmitRegistryChangeRequest forged;
   *forged.mutable_change() = client::SignRegistryChange(
       testing::RegisterAgency(stranger, absl::Now()), police_.key);
-  EXPECT_EQ(registry_->SubmitRegistryChange(Context().get(), forged, &result)
-                .error_code(),
-            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(
+      registry_->SubmitRegistryChange(CallContext().get(), forged, &result)
+          .error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
   expect_nothing_appended("forged registry change");
 
   // Reads past the latest checkpoint.
@@ -624,14 +544,14 @@ TEST_F(ServerE2ETest, HostileInputsAreRefusedAndAppendNothing) {
   entries.set_start(checkpoint.size);
   entries.set_count(1);
   v1::GetEntriesResponse entries_response;
-  EXPECT_EQ(log_->GetEntries(Context().get(), entries, &entries_response)
+  EXPECT_EQ(log_->GetEntries(CallContext().get(), entries, &entries_response)
                 .error_code(),
             grpc::StatusCode::OUT_OF_RANGE);
   v1::GetInclusionProofRequest proof;
   proof.set_index(0);
   proof.set_tree_size(checkpoint.size + 1);
   v1::InclusionProofResponse proof_response;
-  EXPECT_EQ(log_->GetInclusionProof(Context().get(), proof, &proof_response)
+  EXPECT_EQ(log_->GetInclusionProof(CallContext().get(), proof, &proof_response)
                 .error_code(),
             grpc::StatusCode::OUT_OF_RANGE);
 }
@@ -693,7 +613,7 @@ TEST_F(ServerE2ETest, KillNineWhileSubmittingLosesNothingAcknowledged) {
           for (const auto& r : records) *request.add_records() = r;
           v1::SubmitRecordsResponse response;
           const grpc::Status status = log_->SubmitRecords(
-              Context(absl::Seconds(5)).get(), request, &response);
+              CallContext(absl::Seconds(5)).get(), request, &response);
           if (!status.ok()) continue;  // The server died under us.
           std::lock_guard<std::mutex> lock(mu);
           for (int i = 0; i < response.results_size(); ++i) {
@@ -706,7 +626,8 @@ TEST_F(ServerE2ETest, KillNineWhileSubmittingLosesNothingAcknowledged) {
     std::thread watcher([&] {
       while (!stop) {
         v1::CheckpointResponse response;
-        if (log_->GetCheckpoint(Context(absl::Seconds(2)).get(), {}, &response)
+        if (log_->GetCheckpoint(CallContext(absl::Seconds(2)).get(), {},
+                                &response)
                 .ok()) {
           absl::StatusOr<merkle::OpenedCheckpoint> opened =
               merkle::OpenCheckpoint(response.checkpoint(), *verifier_,

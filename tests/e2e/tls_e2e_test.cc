@@ -21,6 +21,7 @@
 #include "client/signing.h"
 #include "merkle/checkpoint.h"
 #include "server/tls.h"
+#include "tests/testing/log_calls.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/test_pki.h"
 #include "tests/testing/test_records.h"
@@ -30,17 +31,12 @@ namespace vigil {
 namespace {
 
 using ::testing::HasSubstr;
+using ::vigil::testing::CallContext;
 using ::vigil::testing::TestAgency;
 using ::vigil::testing::TestPki;
 
 constexpr char kOrigin[] = "vigil.example/tls";
 constexpr char kOperator[] = "vigil-registry-operator";
-
-std::unique_ptr<grpc::ClientContext> Context() {
-  auto context = std::make_unique<grpc::ClientContext>();
-  context->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
-  return context;
-}
 
 class TlsE2eTest : public ::testing::Test {
  protected:
@@ -147,7 +143,7 @@ class TlsE2eTest : public ::testing::Test {
         client::SignRegistryChange(change, *registry_key_);
     v1::RecordResult result;
     return v1::RegistryService::NewStub(channel)->SubmitRegistryChange(
-        Context().get(), request, &result);
+        CallContext().get(), request, &result);
   }
 
   void RegisterAgencies() {
@@ -169,22 +165,23 @@ class TlsE2eTest : public ::testing::Test {
     v1::SubmitRecordRequest request;
     *request.mutable_record() = record;
     v1::RecordResult result;
-    return v1::LogService::NewStub(channel)->SubmitRecord(Context().get(),
+    return v1::LogService::NewStub(channel)->SubmitRecord(CallContext().get(),
                                                           request, &result);
   }
 
   static grpc::Status GetCheckpoint(
       const std::shared_ptr<grpc::Channel>& channel) {
     v1::CheckpointResponse response;
-    return v1::LogService::NewStub(channel)->GetCheckpoint(Context().get(), {},
-                                                           &response);
+    return v1::LogService::NewStub(channel)->GetCheckpoint(CallContext().get(),
+                                                           {}, &response);
   }
 
   // The log's size as its latest checkpoint says, read anonymously.
   uint64_t LogSize() {
     v1::CheckpointResponse response;
-    const grpc::Status s = v1::LogService::NewStub(As(std::nullopt))
-                               ->GetCheckpoint(Context().get(), {}, &response);
+    const grpc::Status s =
+        v1::LogService::NewStub(As(std::nullopt))
+            ->GetCheckpoint(CallContext().get(), {}, &response);
     EXPECT_TRUE(s.ok()) << s.error_message();
     return response.size();
   }
@@ -240,7 +237,7 @@ TEST_F(TlsE2eTest, ALeakedRecordKeyIsUselessWithoutTheAgencysCertificate) {
   *batch.add_records() = Signed(trooper_, "own-1");
   v1::SubmitRecordsResponse response;
   grpc::Status s = v1::LogService::NewStub(As(trooper_cert_))
-                       ->SubmitRecords(Context().get(), batch, &response);
+                       ->SubmitRecords(CallContext().get(), batch, &response);
   ASSERT_TRUE(s.ok()) << s.error_message();
   ASSERT_EQ(response.results_size(), 2);
   EXPECT_EQ(response.results(0).code(), grpc::StatusCode::PERMISSION_DENIED);
@@ -250,7 +247,7 @@ TEST_F(TlsE2eTest, ALeakedRecordKeyIsUselessWithoutTheAgencysCertificate) {
   s = SubmitOne(As(std::nullopt), Signed(police_, "anonymous"));
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
   s = v1::LogService::NewStub(As(std::nullopt))
-          ->SubmitRecords(Context().get(), batch, &response);
+          ->SubmitRecords(CallContext().get(), batch, &response);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
 
   // The police's own certificate and key: taken.
