@@ -1,6 +1,7 @@
 #include "client/monitor.h"
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <set>
 #include <thread>
@@ -32,7 +33,7 @@ struct Lookup {
   std::string record_id;
 };
 
-// Entries judged per chunk: their decoding and signature checks run on
+// Entries prepared per chunk: their decoding and signature checks run on
 // every core.
 constexpr size_t kRecordChunk = 4096;
 
@@ -49,6 +50,56 @@ struct Prepared {
   // record.proto's rules (a log written by other software): still judged
   // by the policy rules, which exist for exactly such records.
   std::optional<vigil::v1::AccessRecord> unchecked;
+};
+
+// Prepares chunks of entries on every core while the caller reads and
+// hashes the next chunk, and hands each chunk back whole, so that the
+// caller judges entries in log order.
+class PreparePipeline {
+ public:
+  using Chunk = std::vector<std::pair<uint64_t, std::string>>;
+  using Prepare = std::function<Prepared(uint64_t, std::string_view)>;
+
+  explicit PreparePipeline(Prepare prepare) : prepare_(std::move(prepare)) {}
+  ~PreparePipeline() { Join(); }
+  PreparePipeline(const PreparePipeline&) = delete;
+  PreparePipeline& operator=(const PreparePipeline&) = delete;
+
+  // Starts preparing `chunk` and returns the chunk started before it,
+  // prepared (nothing the first time).
+  std::vector<Prepared> Swap(Chunk chunk) {
+    std::vector<Prepared> done = Finish();
+    input_ = std::move(chunk);
+    output_.resize(input_.size());
+    const size_t threads = std::clamp<size_t>(
+        std::thread::hardware_concurrency(), 1, input_.size() / 64 + 1);
+    for (size_t t = 0; t < threads; ++t) {
+      workers_.emplace_back([this, t, threads] {
+        for (size_t i = t; i < input_.size(); i += threads) {
+          output_[i] = prepare_(input_[i].first, input_[i].second);
+        }
+      });
+    }
+    return done;
+  }
+
+  // The chunk in flight, prepared.
+  std::vector<Prepared> Finish() {
+    Join();
+    input_.clear();
+    return std::exchange(output_, {});
+  }
+
+ private:
+  void Join() {
+    for (std::thread& worker : workers_) worker.join();
+    workers_.clear();
+  }
+
+  const Prepare prepare_;
+  Chunk input_;
+  std::vector<Prepared> output_;
+  std::vector<std::thread> workers_;
 };
 
 std::optional<RegistryFacts::Agency> AgencyOf(
@@ -412,22 +463,12 @@ absl::StatusOr<MonitorRun> Monitor::RunOnce(
     }
     apply_policy(index, key, *record);
   };
-  std::vector<std::pair<uint64_t, std::string>> pending;
-  const auto judge_pending = [&] {
-    std::vector<Prepared> prepared(pending.size());
-    const size_t threads = std::clamp<size_t>(
-        std::thread::hardware_concurrency(), 1, pending.size() / 64 + 1);
-    std::vector<std::thread> workers;
-    for (size_t t = 0; t < threads; ++t) {
-      workers.emplace_back([&, t] {
-        for (size_t i = t; i < pending.size(); i += threads) {
-          prepared[i] = prepare(pending[i].first, pending[i].second);
-        }
-      });
-    }
-    for (std::thread& w : workers) w.join();
+  // Chunk k is judged while chunk k + 1 is being prepared and chunk k + 2
+  // read: signature checks overlap the fetching and hashing.
+  PreparePipeline pipeline(prepare);
+  PreparePipeline::Chunk pending;
+  const auto judge_all = [&](std::vector<Prepared> prepared) {
     for (Prepared& p : prepared) judge(p);
-    pending.clear();
   };
 
   const EntryVisitor visit = [&](uint64_t index,
@@ -461,11 +502,16 @@ absl::StatusOr<MonitorRun> Monitor::RunOnce(
     }
     if (!options_.vigil_records) return absl::OkStatus();
     pending.emplace_back(index, std::string(bytes));
-    if (pending.size() >= kRecordChunk) judge_pending();
+    if (pending.size() >= kRecordChunk) {
+      judge_all(pipeline.Swap(std::exchange(pending, {})));
+    }
     return absl::OkStatus();
   };
   absl::StatusOr<TreeAuditReport> tree = AuditTree(*source_, now, visit);
-  if (tree.ok() && !fork.has_value()) judge_pending();
+  if (tree.ok() && !fork.has_value()) {
+    judge_all(pipeline.Swap(std::move(pending)));
+    judge_all(pipeline.Finish());
+  }
   if (fork.has_value()) return *fork;
   if (!tree.ok()) {
     if (!absl::IsDataLoss(tree.status())) return tree.status();

@@ -164,6 +164,46 @@ TEST_F(MonitorTest, ReportsEachFindingOnceAcrossRuns) {
   EXPECT_EQ(run->previous_size, 2u);
 }
 
+// Entries are prepared in chunks of 4,096 on other threads while the next
+// chunk is read; judging must still follow log order across chunks.
+TEST_F(MonitorTest, JudgesInLogOrderAcrossChunks) {
+  Register(police_);
+  testing::TestAgency sheriff("CA0350000", v1::LOCAL_POLICE);
+  testing::TestAgency rogue("CA0770000", v1::LOCAL_POLICE);
+  const auto submit_police = [&](uint64_t up_to) {
+    while (log_.entries().size() < up_to) {
+      Submit(testing::RequesterRecord(
+                 police_, absl::StrFormat("r-%d", log_.entries().size()),
+                 absl::Now()),
+             police_);
+    }
+  };
+  // The sheriff's record in the third chunk verifies only if its
+  // registration in the second chunk was judged first.
+  submit_police(4100);
+  log_.Append(
+      EntryOf(SignRegistryChange(testing::RegisterAgency(rogue, absl::Now()),
+                                 rogue.key),
+              server::EntryKind::kRegistryChange));
+  submit_police(6000);
+  Register(sheriff);
+  submit_police(8200);
+  log_.Append("not an entry");
+  submit_police(8300);
+  Submit(testing::RequesterRecord(sheriff, "s-1", absl::Now()), sheriff);
+  submit_police(8400);
+  log_.Publish();
+  absl::StatusOr<MonitorRun> run = NewMonitor()->RunOnce();
+  ASSERT_TRUE(run.ok()) << run.status();
+  EXPECT_EQ(run->tree.entries, 8400u);
+  EXPECT_EQ(run->registry_changes, 3u);
+  EXPECT_EQ(run->records, 8396u);
+  ASSERT_THAT(Rules(*run),
+              ElementsAre(kRuleBadRegistryChange, kRuleMalformedEntry));
+  EXPECT_EQ(run->alerts[0].index, 4100u);
+  EXPECT_EQ(run->alerts[1].index, 8200u);
+}
+
 TEST_F(MonitorTest, ARevokedKeyAndARegistryEntryNotByTheOperatorAreFlagged) {
   Register(police_);
   absl::StatusOr<merkle::Ed25519PrivateKey> key =
