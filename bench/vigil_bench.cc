@@ -48,6 +48,7 @@
 #include "client/monitor.h"
 #include "client/signing.h"
 #include "server/files.h"
+#include "server/mutex_mode.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/test_records.h"
 #include "vigil/v1/log.grpc.pb.h"
@@ -574,6 +575,7 @@ int Run(const Flags& flags) {
 }  // namespace vigil::bench
 
 int main(int argc, char** argv) {
+  vigil::SetMutexModeForBuild();
   vigil::bench::Flags flags;
   CLI::App app(
       "vigil-bench: the log server's throughput, latency and scale, against "

@@ -20,9 +20,11 @@
 #include <iostream>
 
 #include "client/cli.h"
+#include "server/mutex_mode.h"
 
 int main(int argc, char** argv) {
   namespace cli = vigil::client::cli;
+  vigil::SetMutexModeForBuild();
   CLI::App app{"vigil: a transparency log for inter-agency data lookups"};
   app.require_subcommand(1);
   int exit_code = cli::kExitError;

@@ -63,6 +63,7 @@
 #include "server/http_server.h"
 #include "server/log_reader.h"
 #include "server/log_service.h"
+#include "server/mutex_mode.h"
 #include "server/registry.h"
 #include "server/rocksdb_storage.h"
 #include "server/sequencer.h"
@@ -572,6 +573,7 @@ int Main(int argc, char** argv) {
 }  // namespace vigil::server
 
 int main(int argc, char** argv) {
+  vigil::SetMutexModeForBuild();
   try {
     return vigil::server::Main(argc, argv);
   } catch (const std::exception& e) {
