@@ -183,8 +183,13 @@ RocksDBStorage::RocksDBStorage(std::unique_ptr<rocksdb::DB> db,
     : db_(std::move(db)), entry_count_(entry_count) {}
 
 RocksDBStorage::~RocksDBStorage() {
-  // Every acknowledged write is already in the synced WAL; a failing close
-  // loses nothing acknowledged and there is no one left to tell.
+  // A clean stop writes the memtables out, so that the next start has no
+  // WAL to replay (up to the write buffer's 64 MiB, about a second here).
+  // Every acknowledged write is already in the synced WAL, so a failing
+  // flush or close loses nothing and there is no one left to tell.
+  rocksdb::FlushOptions flush;
+  flush.wait = true;
+  db_->Flush(flush).PermitUncheckedError();
   db_->Close().PermitUncheckedError();
 }
 

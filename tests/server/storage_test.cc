@@ -647,6 +647,28 @@ TEST_F(RocksDBStorageTest, ReopeningKeepsEverything) {
   EXPECT_TRUE(s.Commit(log.Append(1)).ok());
 }
 
+// A clean close writes the memtables to table files: the next open has no
+// write-ahead log to replay (restart time).
+TEST_F(RocksDBStorageTest, ACleanCloseLeavesNoLogToReplay) {
+  LogBuilder log;
+  {
+    absl::StatusOr<std::unique_ptr<RocksDBStorage>> storage = OpenStorage();
+    ASSERT_TRUE(storage.ok()) << storage.status();
+    ASSERT_TRUE((*storage)->Commit(log.Append(300, "cp 300")).ok());
+  }
+  uintmax_t wal_bytes = 0;
+  int tables = 0;
+  for (const auto& file : std::filesystem::directory_iterator(db_path())) {
+    if (file.path().extension() == ".log") wal_bytes += file.file_size();
+    if (file.path().extension() == ".sst") ++tables;
+  }
+  EXPECT_EQ(wal_bytes, 0u);
+  EXPECT_GE(tables, 1);
+  absl::StatusOr<std::unique_ptr<RocksDBStorage>> storage = OpenStorage();
+  ASSERT_TRUE(storage.ok()) << storage.status();
+  EXPECT_EQ(*(*storage)->ReadState(), log.State("cp 300"));
+}
+
 TEST_F(RocksDBStorageTest, ACorruptStateIsDataLossAtOpen) {
   const std::string good =
       *keys::EncodeLogState(LogState{3, {Filled(1), Filled(2)}, "cp"});
