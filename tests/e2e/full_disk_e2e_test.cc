@@ -45,6 +45,7 @@
 #include "client/signing.h"
 #include "merkle/checkpoint.h"
 #include "merkle/proof.h"
+#include "tests/testing/e2e_fixture.h"
 #include "tests/testing/log_calls.h"
 #include "tests/testing/reference_tree.h"
 #include "tests/testing/server_process.h"
@@ -56,10 +57,8 @@ namespace {
 
 using ::testing::AnyOf;
 using ::testing::HasSubstr;
-using ::testing::Not;
 using ::vigil::testing::CallContext;
 using ::vigil::testing::EntryOf;
-using ::vigil::testing::ReadText;
 using ::vigil::testing::RequesterRecord;
 using ::vigil::testing::TestAgency;
 using ::vigil::testing::ToHashes;
@@ -137,34 +136,9 @@ size_t CountOf(const std::string& text, const std::string& needle) {
   return n;
 }
 
-class FullDiskE2ETest : public ::testing::Test {
+class FullDiskE2ETest : public testing::ServerE2EFixture {
  protected:
-  void SetUp() override {
-    absl::StatusOr<testing::CommandResult> keygen =
-        testing::RunCommand({VIGIL_SERVER_BINARY, "keygen", "--dir",
-                             dir_.Sub("keys"), "--origin", kOrigin});
-    ASSERT_TRUE(keygen.ok()) << keygen.status();
-    ASSERT_EQ(keygen->exit_code, 0) << keygen->output;
-    absl::StatusOr<merkle::Ed25519Verifier> verifier =
-        merkle::Ed25519Verifier::FromVerifierKey(
-            ReadText(dir_.Sub("keys/log.vkey")));
-    ASSERT_TRUE(verifier.ok()) << verifier.status();
-    verifier_.emplace(*std::move(verifier));
-    absl::StatusOr<merkle::Ed25519PrivateKey> registry_key =
-        testing::LoadPrivateKeyFile(dir_.Sub("keys/registry.skey"));
-    ASSERT_TRUE(registry_key.ok()) << registry_key.status();
-    registry_key_.emplace(*std::move(registry_key));
-  }
-
-  void TearDown() override {
-    server_.Kill();
-    // Under -DVIGIL_SANITIZE=ON the server reports to its log.
-    EXPECT_THAT(server_.Log(), Not(HasSubstr("Sanitizer")));
-    EXPECT_THAT(server_.Log(), Not(HasSubstr("runtime error:")));
-    if (HasFailure()) {
-      std::cerr << "---- vigil-server log ----\n" << server_.Log() << "----\n";
-    }
-  }
+  FullDiskE2ETest() : ServerE2EFixture(kOrigin) {}
 
   // Puts the database on a disk that fills up: a tmpfs if `filler` is
   // kTmpfs and mounting is permitted, else a file size limit. Sets
@@ -376,16 +350,12 @@ class FullDiskE2ETest : public ::testing::Test {
 
   void RunScenario(Filler filler);
 
-  testing::TempDir dir_;
-  // Declared after dir_ and before server_: unmounted after the server is
-  // killed and before the directory is removed.
+  // Unmounted after TearDown kills the server and before the base class
+  // removes the directory.
   std::unique_ptr<TmpfsMount> tmpfs_;
-  testing::ServerProcess server_{dir_.Sub("server.log")};
   Filler filler_ = Filler::kFileSizeLimit;
   std::string data_dir_;
   std::string full_error_;
-  std::optional<merkle::Ed25519Verifier> verifier_;
-  std::optional<merkle::Ed25519PrivateKey> registry_key_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::LogService::Stub> log_;
   std::unique_ptr<v1::RegistryService::Stub> registry_;

@@ -34,6 +34,7 @@
 #include "merkle/proof.h"
 #include "merkle/tlog_proof.h"
 #include "server/entry.h"
+#include "tests/testing/e2e_fixture.h"
 #include "tests/testing/log_calls.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/test_records.h"
@@ -55,34 +56,9 @@ constexpr int kOk = 0;
 
 // Runs vigil-server keygen and starts, restarts and talks to a vigil-server
 // over its own temporary directory.
-class ServerE2ETest : public ::testing::Test {
+class ServerE2ETest : public testing::ServerE2EFixture {
  protected:
-  void SetUp() override {
-    absl::StatusOr<testing::CommandResult> keygen =
-        testing::RunCommand({VIGIL_SERVER_BINARY, "keygen", "--dir", keys_dir(),
-                             "--origin", kOrigin});
-    ASSERT_TRUE(keygen.ok()) << keygen.status();
-    ASSERT_EQ(keygen->exit_code, 0) << keygen->output;
-    absl::StatusOr<merkle::Ed25519Verifier> verifier =
-        merkle::Ed25519Verifier::FromVerifierKey(
-            ReadText(dir_.Sub("keys/log.vkey")));
-    ASSERT_TRUE(verifier.ok()) << verifier.status();
-    verifier_.emplace(*std::move(verifier));
-    absl::StatusOr<merkle::Ed25519PrivateKey> registry_key =
-        testing::LoadPrivateKeyFile(dir_.Sub("keys/registry.skey"));
-    ASSERT_TRUE(registry_key.ok()) << registry_key.status();
-    registry_key_.emplace(*std::move(registry_key));
-  }
-
-  void TearDown() override {
-    server_.Kill();
-    // Under -DVIGIL_SANITIZE=ON the server reports to its log.
-    EXPECT_THAT(server_.Log(), ::testing::Not(HasSubstr("Sanitizer")));
-    EXPECT_THAT(server_.Log(), ::testing::Not(HasSubstr("runtime error:")));
-    if (HasFailure()) {
-      std::cerr << "---- vigil-server log ----\n" << server_.Log() << "----\n";
-    }
-  }
+  ServerE2ETest() : ServerE2EFixture(kOrigin) {}
 
   std::string keys_dir() const { return dir_.Sub("keys"); }
 
@@ -197,10 +173,6 @@ class ServerE2ETest : public ::testing::Test {
     EXPECT_TRUE(verified.ok()) << verified.status();
   }
 
-  testing::TempDir dir_;
-  testing::ServerProcess server_{dir_.Sub("server.log")};
-  std::optional<merkle::Ed25519Verifier> verifier_;
-  std::optional<merkle::Ed25519PrivateKey> registry_key_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::LogService::Stub> log_;
   std::unique_ptr<v1::RegistryService::Stub> registry_;

@@ -21,6 +21,7 @@
 #include "client/signing.h"
 #include "merkle/checkpoint.h"
 #include "server/tls.h"
+#include "tests/testing/e2e_fixture.h"
 #include "tests/testing/log_calls.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/test_pki.h"
@@ -38,19 +39,12 @@ using ::vigil::testing::TestPki;
 constexpr char kOrigin[] = "vigil.example/tls";
 constexpr char kOperator[] = "vigil-registry-operator";
 
-class TlsE2eTest : public ::testing::Test {
+class TlsE2eTest : public testing::ServerE2EFixture {
  protected:
-  void SetUp() override {
-    absl::StatusOr<testing::CommandResult> keygen =
-        testing::RunCommand({VIGIL_SERVER_BINARY, "keygen", "--dir",
-                             dir_.Sub("keys"), "--origin", kOrigin});
-    ASSERT_TRUE(keygen.ok()) << keygen.status();
-    ASSERT_EQ(keygen->exit_code, 0) << keygen->output;
-    absl::StatusOr<merkle::Ed25519PrivateKey> registry_key =
-        testing::LoadPrivateKeyFile(dir_.Sub("keys/registry.skey"));
-    ASSERT_TRUE(registry_key.ok()) << registry_key.status();
-    registry_key_.emplace(*std::move(registry_key));
+  TlsE2eTest() : ServerE2EFixture(kOrigin) {}
 
+  void SetUp() override {
+    ASSERT_NO_FATAL_FAILURE(ServerE2EFixture::SetUp());
     absl::StatusOr<TestPki> ca = TestPki::Create(dir_.Sub(""), "Agencies CA");
     ASSERT_TRUE(ca.ok()) << ca.status();
     ca_.emplace(*std::move(ca));
@@ -64,15 +58,6 @@ class TlsE2eTest : public ::testing::Test {
     ASSERT_NO_FATAL_FAILURE(Issue(*ca_, trooper_.ori, false, &trooper_cert_));
     ASSERT_NO_FATAL_FAILURE(
         Issue(*impostor_, police_.ori, false, &forged_police_cert_));
-  }
-
-  void TearDown() override {
-    server_.Kill();
-    EXPECT_THAT(server_.Log(), ::testing::Not(HasSubstr("Sanitizer")));
-    EXPECT_THAT(server_.Log(), ::testing::Not(HasSubstr("runtime error:")));
-    if (HasFailure()) {
-      std::cerr << "---- vigil-server log ----\n" << server_.Log() << "----\n";
-    }
   }
 
   static void Issue(TestPki& ca, const std::string& name, bool server,
@@ -186,9 +171,6 @@ class TlsE2eTest : public ::testing::Test {
     return response.size();
   }
 
-  testing::TempDir dir_;
-  testing::ServerProcess server_{dir_.Sub("server.log")};
-  std::optional<merkle::Ed25519PrivateKey> registry_key_;
   std::optional<TestPki> ca_;
   std::optional<TestPki> impostor_;
   TestPki::Issued server_cert_;
