@@ -132,10 +132,19 @@ rocksdb::Options MakeOptions(const RocksDBOptions& opts) {
   // answers most misses without reading a data block.
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   // Index and filter blocks grow with the log (about 1.2 bytes a key for the
-  // filter); keeping them in the block cache bounds memory, and pinning
-  // level 0's keeps the hottest ones resident.
+  // filter); keeping them in the block cache bounds memory. They are split
+  // into 4 KiB partitions under a small top-level index that stays pinned:
+  // the cache is sharded into 1 MiB pieces, and a whole filter block for a
+  // table of leaf hashes (over 1 MiB past about 1.6 million entries) never
+  // stayed cached, so every FindLeaf read and checksummed it again and
+  // ingest fell from 34,000 to 2,700 entries/s (docs/benchmarks.md).
   table.cache_index_and_filter_blocks = true;
+  table.cache_index_and_filter_blocks_with_high_priority = true;
   table.pin_l0_filter_and_index_blocks_in_cache = true;
+  table.partition_filters = true;
+  table.index_type = rocksdb::BlockBasedTableOptions::kTwoLevelIndexSearch;
+  table.pin_top_level_index_and_filter = true;
+  table.metadata_block_size = 4096;
   // A full tile is 8 KiB and entries are read in runs; 16 KiB blocks hold a
   // tile in one block and need a quarter of the index of 4 KiB blocks.
   table.block_size = size_t{16} * 1024;
