@@ -33,6 +33,7 @@
 #include "rocksdb/env.h"
 #include "rocksdb/file_system.h"
 #include "rocksdb/options.h"
+#include "rocksdb/table_properties.h"
 #include "server/memory_storage.h"
 #include "server/rocksdb_storage.h"
 #include "server/storage_keys.h"
@@ -667,6 +668,33 @@ TEST_F(RocksDBStorageTest, ACleanCloseLeavesNoLogToReplay) {
   absl::StatusOr<std::unique_ptr<RocksDBStorage>> storage = OpenStorage();
   ASSERT_TRUE(storage.ok()) << storage.status();
   EXPECT_EQ(*(*storage)->ReadState(), log.State("cp 300"));
+}
+
+// The de-duplication lookup's filter and index must stay cacheable as the
+// log grows: tables carry a Bloom filter and a two-level (partitioned)
+// index, which partitioned filters require (docs/storage_format.md).
+TEST_F(RocksDBStorageTest, TablesHavePartitionedIndexesAndBloomFilters) {
+  LogBuilder log;
+  {
+    absl::StatusOr<std::unique_ptr<RocksDBStorage>> storage = OpenStorage();
+    ASSERT_TRUE(storage.ok()) << storage.status();
+    ASSERT_TRUE((*storage)->Commit(log.Append(300, "cp 300")).ok());
+  }
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s =
+      rocksdb::DB::OpenForReadOnly(rocksdb::Options(), db_path(), &raw);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  std::unique_ptr<rocksdb::DB> db(raw);
+  rocksdb::TablePropertiesCollection tables;
+  s = db->GetPropertiesOfAllTables(&tables);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  ASSERT_FALSE(tables.empty());
+  for (const auto& [file, properties] : tables) {
+    SCOPED_TRACE(file);
+    EXPECT_GE(properties->index_partitions, 1u);
+    EXPECT_GT(properties->filter_size, 0u);
+    EXPECT_EQ(properties->filter_policy_name, "bloomfilter");
+  }
 }
 
 TEST_F(RocksDBStorageTest, ACorruptStateIsDataLossAtOpen) {
