@@ -16,6 +16,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "merkle/note.h"
 #include "tests/testing/server_process.h"
@@ -30,8 +31,6 @@ class ServerE2EFixture : public ::testing::Test {
   // A subclass that adds to it calls it under ASSERT_NO_FATAL_FAILURE.
   void SetUp() override;
   void TearDown() override;
-
-  const std::string& origin() const { return origin_; }
 
   TempDir dir_;
   ServerProcess server_{dir_.Sub("server.log")};
