@@ -15,6 +15,7 @@
 #include "rocksdb/iterator.h"
 #include "rocksdb/options.h"
 #include "rocksdb/slice.h"
+#include "rocksdb/slice_transform.h"
 #include "rocksdb/status.h"
 #include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
@@ -89,6 +90,28 @@ class StderrLogger : public rocksdb::Logger {
   void LogHeader(const char* /*format*/, va_list /*ap*/) override {}
 };
 
+// The memtable keeps, for each key prefix this names, where its last key
+// went, so that the next key of the prefix is inserted from there instead of
+// searched for from the top of the skip list. Entry keys ('e' + index) and
+// each level's tile keys ('t' + level + index) arrive in increasing order;
+// leaf-hash keys are random, outside the domain, and searched as before.
+//
+// Thread-safety: stateless; safe for concurrent use.
+class SequentialKeyPrefix : public rocksdb::SliceTransform {
+ public:
+  const char* Name() const override { return "vigil.SequentialKeyPrefix"; }
+
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    return {key.data(), key[0] == keys::kTilePrefix ? size_t{2} : size_t{1}};
+  }
+
+  bool InDomain(const rocksdb::Slice& key) const override {
+    return (key.size() == keys::kEntryKeySize &&
+            key[0] == keys::kEntryPrefix) ||
+           (key.size() == keys::kTileKeySize && key[0] == keys::kTilePrefix);
+  }
+};
+
 // Options for an append-only log on a small (2-core) machine.
 rocksdb::Options MakeOptions(const RocksDBOptions& opts) {
   rocksdb::Options options;
@@ -113,6 +136,16 @@ rocksdb::Options MakeOptions(const RocksDBOptions& opts) {
   options.bytes_per_sync = 1 << 20;
   options.wal_bytes_per_sync = 1 << 20;
   options.info_log = std::make_shared<StderrLogger>();
+  // The sequencer's own storage CPU is mostly the memtable's skip list
+  // (docs/storage_format.md, "RocksDB settings"): a whole-key Bloom filter over
+  // the memtable answers FindLeaf's misses without a search, and entry and tile
+  // keys are inserted from where the last one of their kind went. Together
+  // they cut the sequencer thread's storage CPU from about 21 to 13 µs an
+  // entry (vigil-storage-bench, 10^6 entries).
+  options.memtable_whole_key_filtering = true;
+  options.memtable_prefix_bloom_size_ratio = 0.02;
+  options.memtable_insert_with_hint_prefix_extractor =
+      std::make_shared<SequentialKeyPrefix>();
   // Hashes, signatures and commitments are incompressible, but entries carry
   // field tags, ORIs and enum values: LZ4 gains a little for almost no CPU
   // (RocksDB stores a block raw when it does not shrink). Fall back to none

@@ -45,6 +45,9 @@ inline constexpr char kTilePrefix = 't';
 
 // Version byte that starts the state value.
 inline constexpr uint8_t kStateVersion = 0x01;
+// Bytes of an entry key ("e" || be64) and of a tile key ("t" || u8 || be64).
+inline constexpr size_t kEntryKeySize = 1 + 8;
+inline constexpr size_t kTileKeySize = 1 + 1 + 8;
 // Bytes of a registry key after its prefix: an Ed25519 public key.
 inline constexpr size_t kPublicKeySize = 32;
 // Largest entry (the uint16 length of a c2sp.org/tlog-tiles entry bundle).
@@ -82,7 +85,7 @@ inline std::string EntryKey(uint64_t index) {
 // The index named by an entry key. DATA_LOSS unless `key` is exactly
 // "e" followed by 8 bytes.
 inline absl::StatusOr<uint64_t> ParseEntryKey(std::string_view key) {
-  if (key.size() != 9 || key[0] != kEntryPrefix) {
+  if (key.size() != kEntryKeySize || key[0] != kEntryPrefix) {
     return absl::DataLossError(
         absl::StrFormat("malformed entry key of %d bytes", key.size()));
   }

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <initializer_list>
 #include <iterator>
 #include <memory>
@@ -695,6 +696,62 @@ TEST_F(RocksDBStorageTest, TablesHavePartitionedIndexesAndBloomFilters) {
     EXPECT_GT(properties->filter_size, 0u);
     EXPECT_EQ(properties->filter_policy_name, "bloomfilter");
   }
+}
+
+// The memtable carries a whole-key Bloom filter and inserts entry and tile
+// keys from per-kind hints (docs/storage_format.md). Neither may change what
+// reads see: many commits into one memtable, with tiles rewritten wider,
+// tiles written in descending order and random leaf-hash keys, read back
+// exactly; and the settings are the ones RocksDB recorded for the database.
+TEST_F(RocksDBStorageTest, MemtableFiltersAndInsertHintsKeepReadsExact) {
+  absl::StatusOr<std::unique_ptr<RocksDBStorage>> opened = OpenStorage();
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  Storage& storage = **opened;
+  LogBuilder log;
+  constexpr int kCommits = 60;
+  constexpr int kPerCommit = 7;
+  for (int c = 0; c < kCommits; ++c) {
+    WriteSet writes = log.Append(kPerCommit);
+    const auto seed = static_cast<uint8_t>(c);
+    writes.tiles.push_back(
+        {0, static_cast<uint64_t>(c / 4), TileOf(c % 4 + 1, seed)});
+    writes.tiles.push_back({1, 0, TileOf(c + 1, seed)});
+    writes.tiles.push_back(
+        {2, static_cast<uint64_t>(1000 - c), TileOf(1, seed)});
+    ASSERT_TRUE(storage.Commit(writes).ok());
+  }
+  constexpr uint64_t kEntries = kCommits * kPerCommit;
+  for (uint64_t i = 0; i < kEntries; ++i) {
+    EXPECT_EQ(*storage.FindLeaf(LeafHashOf(i)), i);
+  }
+  for (uint64_t i = kEntries; i < 2 * kEntries; ++i) {
+    EXPECT_EQ(*storage.FindLeaf(LeafHashOf(i)), std::nullopt);
+  }
+  absl::StatusOr<std::vector<std::string>> entries =
+      storage.ReadEntries(0, kEntries);
+  ASSERT_TRUE(entries.ok()) << entries.status();
+  for (uint64_t i = 0; i < kEntries; ++i)
+    EXPECT_EQ((*entries)[i], EntryText(i));
+  for (int c = 0; c < kCommits; ++c) {
+    const auto seed = static_cast<uint8_t>(c);
+    if (c % 4 == 3 || c == kCommits - 1) {
+      EXPECT_EQ(*storage.ReadTile(0, c / 4), TileOf(c % 4 + 1, seed));
+    }
+    EXPECT_EQ(*storage.ReadTile(2, 1000 - c), TileOf(1, seed));
+  }
+  EXPECT_EQ(*storage.ReadTile(1, 0), TileOf(kCommits, kCommits - 1));
+
+  std::string recorded;
+  for (const auto& file : std::filesystem::directory_iterator(db_path())) {
+    if (file.path().filename().string().starts_with("OPTIONS-")) {
+      std::ifstream in(file.path());
+      recorded.append(std::istreambuf_iterator<char>(in), {});
+    }
+  }
+  EXPECT_THAT(recorded, HasSubstr("memtable_whole_key_filtering=true"));
+  EXPECT_THAT(recorded, HasSubstr("memtable_prefix_bloom_size_ratio=0.02"));
+  EXPECT_THAT(recorded, HasSubstr("memtable_insert_with_hint_prefix_extractor="
+                                  "vigil.SequentialKeyPrefix"));
 }
 
 TEST_F(RocksDBStorageTest, ACorruptStateIsDataLossAtOpen) {
