@@ -76,14 +76,18 @@ absl::StatusOr<double> SyncedWriteCeiling(const std::string& dir,
          absl::ToDoubleSeconds(absl::Now() - began);
 }
 
-double NoopUnaryCeiling(const std::shared_ptr<grpc::Channel>& channel,
-                        size_t concurrency, absl::Duration duration) {
-  grpc::GenericStub stub(channel);
+double NoopUnaryCeiling(
+    const std::vector<std::shared_ptr<grpc::Channel>>& channels,
+    size_t concurrency, absl::Duration duration) {
+  std::vector<std::unique_ptr<grpc::GenericStub>> stubs;
+  for (const std::shared_ptr<grpc::Channel>& channel : channels) {
+    stubs.push_back(std::make_unique<grpc::GenericStub>(channel));
+  }
   // HealthCheckRequest{service: ""}: a message of no bytes.
   grpc::Slice no_bytes("", 0);
   const grpc::ByteBuffer empty(&no_bytes, 1);
   const LoadResult result = RunClosedLoop(
-      concurrency, UINT64_MAX, duration, [&](uint64_t, Completion done) {
+      concurrency, UINT64_MAX, duration, [&](uint64_t n, Completion done) {
         struct Call {
           grpc::ClientContext context;
           grpc::ByteBuffer response;
@@ -91,12 +95,12 @@ double NoopUnaryCeiling(const std::shared_ptr<grpc::Channel>& channel,
         auto* call = new Call;
         call->context.set_deadline(
             absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
-        stub.UnaryCall(&call->context, "/grpc.health.v1.Health/Check",
-                       grpc::StubOptions(), &empty, &call->response,
-                       [call, done](grpc::Status status) {
-                         delete call;
-                         done(status.ok());
-                       });
+        stubs[n % stubs.size()]->UnaryCall(
+            &call->context, "/grpc.health.v1.Health/Check", grpc::StubOptions(),
+            &empty, &call->response, [call, done](grpc::Status status) {
+              delete call;
+              done(status.ok());
+            });
       });
   return result.Rate();
 }

@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -30,10 +31,14 @@ absl::StatusOr<double> SyncedWriteCeiling(const std::string& dir,
                                           absl::Duration duration);
 
 // grpc.health.v1.Health/Check calls per second to the server behind
-// `channel`, `concurrency` at once, for `duration`: the cost of a gRPC
-// unary call that does no work.
-double NoopUnaryCeiling(const std::shared_ptr<grpc::Channel>& channel,
-                        size_t concurrency, absl::Duration duration);
+// `channels`, `concurrency` at once, for `duration`: the cost of a gRPC
+// unary call that does no work. Call n goes to channels[n % size], the way
+// the figures read against it spread theirs: one connection carries more
+// calls per write than several, so the ceiling must use the same ones.
+// Requires !channels.empty().
+double NoopUnaryCeiling(
+    const std::vector<std::shared_ptr<grpc::Channel>>& channels,
+    size_t concurrency, absl::Duration duration);
 
 }  // namespace vigil::bench
 
