@@ -61,14 +61,24 @@ absl::StatusOr<std::vector<Hash>> LogReader::NodeHashes(
     const std::vector<merkle::NodeID>& ids, uint64_t tree_size) {
   std::vector<Hash> hashes;
   hashes.reserve(ids.size());
+  // A proof's nodes come bottom-up, up to eight from each tile on the path:
+  // the tree of the previous node's tile serves the next while it is the
+  // same tile, instead of a cache lookup per node.
+  std::shared_ptr<const merkle::TileTree> tree;
+  merkle::TileID tree_tile;
   for (const merkle::NodeID& id : ids) {
     absl::StatusOr<merkle::NodeInTile> where =
         merkle::TileForNode(id, tree_size);
     if (!where.ok()) return where.status();
-    absl::StatusOr<std::shared_ptr<const merkle::TileTree>> tree =
-        TreeOf(*where, tree_size);
-    if (!tree.ok()) return tree.status();
-    absl::StatusOr<Hash> hash = (*tree)->Node(*where);
+    if (tree == nullptr || where->tile.level != tree_tile.level ||
+        where->tile.index != tree_tile.index || tree->width() < where->end) {
+      absl::StatusOr<std::shared_ptr<const merkle::TileTree>> found =
+          TreeOf(*where, tree_size);
+      if (!found.ok()) return found.status();
+      tree = *std::move(found);
+      tree_tile = where->tile;
+    }
+    absl::StatusOr<Hash> hash = tree->Node(*where);
     if (!hash.ok()) return hash.status();
     hashes.push_back(*hash);
   }
