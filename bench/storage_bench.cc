@@ -97,11 +97,15 @@ absl::Status Run(const Flags& flags) {
   std::mt19937_64 random(1);
   const uint64_t last_tenth = flags.entries - flags.entries / 10;
   const Clocks start = Clocks::Now();
+  // The last tenth starts with the first commit at or past `last_tenth`;
+  // a run where no commit starts there reports none.
   Clocks tenth = start;
+  std::optional<uint64_t> tenth_from;
   uint64_t commits = 0;
   while (range.end() < flags.entries) {
-    if (range.end() >= last_tenth && tenth.wall == start.wall) {
+    if (range.end() >= last_tenth && range.end() > 0 && !tenth_from) {
       tenth = Clocks::Now();
+      tenth_from = range.end();
     }
     server::WriteSet writes;
     writes.first_index = range.end();
@@ -147,7 +151,9 @@ absl::Status Run(const Flags& flags) {
       "vigil-storage-bench: %d entries of %d bytes, %d per synced commit\n\n",
       flags.entries, flags.entry_bytes, flags.batch);
   Print("all entries", flags.entries, start, end);
-  Print("last tenth", flags.entries - last_tenth, tenth, end);
+  if (tenth_from.has_value()) {
+    Print("last tenth", flags.entries - *tenth_from, tenth, end);
+  }
   const double commit_rate = static_cast<double>(commits) /
                              absl::ToDoubleSeconds(end.wall - start.wall);
   std::cout << absl::StrFormat(
