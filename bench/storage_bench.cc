@@ -20,6 +20,7 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <iostream>
@@ -32,6 +33,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -103,7 +105,7 @@ absl::Status Run(const Flags& flags) {
   std::optional<uint64_t> tenth_from;
   uint64_t commits = 0;
   while (range.end() < flags.entries) {
-    if (range.end() >= last_tenth && range.end() > 0 && !tenth_from) {
+    if (range.end() >= last_tenth && !tenth_from) {
       tenth = Clocks::Now();
       tenth_from = range.end();
     }

@@ -61,9 +61,10 @@ absl::StatusOr<std::vector<Hash>> LogReader::NodeHashes(
     const std::vector<merkle::NodeID>& ids, uint64_t tree_size) {
   std::vector<Hash> hashes;
   hashes.reserve(ids.size());
-  // A proof's nodes come bottom-up, up to eight from each tile on the path:
-  // the tree of the previous node's tile serves the next while it is the
-  // same tile, instead of a cache lookup per node.
+  // Nodes from the same tile are usually consecutive (a proof's come
+  // bottom-up, up to eight from each tile on its path): the tree of the
+  // previous node's tile serves the next while it is the same tile, instead
+  // of a cache lookup per node.
   std::shared_ptr<const merkle::TileTree> tree;
   merkle::TileID tree_tile;
   for (const merkle::NodeID& id : ids) {

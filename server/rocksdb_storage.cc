@@ -95,6 +95,9 @@ class StderrLogger : public rocksdb::Logger {
 // searched for from the top of the skip list. Entry keys ('e' + index) and
 // each level's tile keys ('t' + level + index) arrive in increasing order;
 // leaf-hash keys are random, outside the domain, and searched as before.
+// RocksDB uses the hints only when one writer fills the memtable at a time,
+// as Commit does. Not a prefix_extractor: a prefix it returns is not itself
+// in its domain.
 //
 // Thread-safety: stateless; safe for concurrent use.
 class SequentialKeyPrefix : public rocksdb::SliceTransform {
