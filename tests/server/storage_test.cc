@@ -730,8 +730,9 @@ TEST_F(RocksDBStorageTest, MemtableFiltersAndInsertHintsKeepReadsExact) {
   absl::StatusOr<std::vector<std::string>> entries =
       storage.ReadEntries(0, kEntries);
   ASSERT_TRUE(entries.ok()) << entries.status();
-  for (uint64_t i = 0; i < kEntries; ++i)
+  for (uint64_t i = 0; i < kEntries; ++i) {
     EXPECT_EQ((*entries)[i], EntryText(i));
+  }
   for (int c = 0; c < kCommits; ++c) {
     const auto seed = static_cast<uint8_t>(c);
     if (c % 4 == 3 || c == kCommits - 1) {
