@@ -48,6 +48,7 @@ inline constexpr uint8_t kStateVersion = 0x01;
 // Bytes of an entry key ("e" || be64) and of a tile key ("t" || u8 || be64).
 inline constexpr size_t kEntryKeySize = 1 + 8;
 inline constexpr size_t kTileKeySize = 1 + 1 + 8;
+inline constexpr size_t kLeafKeySize = 1 + merkle::kHashSize;
 // Bytes of a registry key after its prefix: an Ed25519 public key.
 inline constexpr size_t kPublicKeySize = 32;
 // Largest entry (the uint16 length of a c2sp.org/tlog-tiles entry bundle).
