@@ -17,11 +17,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <list>
-#include <map>
 #include <memory>
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "merkle/tiles.h"
 
@@ -58,7 +58,7 @@ class TileCache {
 
   const size_t capacity_;
   mutable absl::Mutex mu_;
-  std::map<Key, Slot> slots_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<Key, Slot> slots_ ABSL_GUARDED_BY(mu_);
   std::list<Key> recency_ ABSL_GUARDED_BY(mu_);  // Most recent first.
   size_t bytes_ ABSL_GUARDED_BY(mu_) = 0;
 };
