@@ -18,6 +18,7 @@
 #include "merkle/proof.h"
 #include "merkle/tlog_proof.h"
 #include "server/http_server.h"
+#include "server/recycling_allocator.h"
 #include "server/tls.h"
 #include "vigil/v1/log.grpc.pb.h"
 
@@ -194,6 +195,16 @@ grpc::ServerUnaryReactor* Answer(Response* response, CallCounter* calls,
 
 std::string HashBytes(const merkle::Hash& hash) {
   return {hash.begin(), hash.end()};
+}
+
+// Appends `proof` to a response's repeated bytes field, writing into the
+// strings a recycled response kept (RecyclingMessageAllocator) rather than
+// moving new ones in, which would free their buffers.
+void AppendHashes(const std::vector<merkle::Hash>& proof,
+                  google::protobuf::RepeatedPtrField<std::string>* out) {
+  for (const merkle::Hash& h : proof) {
+    out->Add()->assign(reinterpret_cast<const char*>(h.data()), h.size());
+  }
 }
 
 void SetError(const absl::Status& status, v1::RecordResult* result) {
@@ -619,7 +630,10 @@ class CheckpointWatch final
 class LogService::LogServiceImpl final
     : public vigil::v1::LogService::CallbackService {
  public:
-  explicit LogServiceImpl(Core* core) : core_(core) {}
+  explicit LogServiceImpl(Core* core) : core_(core) {
+    SetMessageAllocatorFor_GetInclusionProof(&inclusion_messages_);
+    SetMessageAllocatorFor_GetConsistencyProof(&consistency_messages_);
+  }
 
   grpc::ServerUnaryReactor* SubmitRecords(
       grpc::CallbackServerContext* context,
@@ -849,7 +863,7 @@ class LogService::LogServiceImpl final
     if (!proof.ok()) return proof.status();
     response->set_index(index);
     response->set_tree_size(*tree_size);
-    for (const merkle::Hash& h : *proof) response->add_proof(HashBytes(h));
+    AppendHashes(*proof, response->mutable_proof());
     if (request.tree_size() == 0) {
       response->set_checkpoint(latest->note);
       absl::StatusOr<std::string> bundle =
@@ -877,7 +891,7 @@ class LogService::LogServiceImpl final
     if (!proof.ok()) return proof.status();
     response->set_old_size(request.old_size());
     response->set_new_size(*new_size);
-    for (const merkle::Hash& h : *proof) response->add_proof(HashBytes(h));
+    AppendHashes(*proof, response->mutable_proof());
     return absl::OkStatus();
   }
 
@@ -939,7 +953,16 @@ class LogService::LogServiceImpl final
     return absl::OkStatus();
   }
 
+  // Enough kept pairs for every proof call in flight on a busy server.
+  static constexpr size_t kIdleProofMessages = 256;
+
   Core* const core_;
+  RecyclingMessageAllocator<v1::GetInclusionProofRequest,
+                            v1::InclusionProofResponse>
+      inclusion_messages_{kIdleProofMessages};
+  RecyclingMessageAllocator<v1::GetConsistencyProofRequest,
+                            v1::ConsistencyProofResponse>
+      consistency_messages_{kIdleProofMessages};
 };
 
 class LogService::RegistryServiceImpl final

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <memory>
 #include <set>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -20,6 +21,7 @@
 #include "server/entry.h"
 #include "tests/testing/fault_storage.h"
 #include "tests/testing/in_process_log.h"
+#include "tests/testing/reference_tree.h"
 #include "tests/testing/test_records.h"
 
 namespace vigil::server {
@@ -485,6 +487,72 @@ TEST_F(LogServiceTest, ConsistencyProofsVerifyBetweenCheckpoints) {
                                      &response)
                 .error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+// Proof responses are recycled from call to call (RecyclingMessageAllocator,
+// one call at a time here, so each reuses the last one's): every response
+// must carry exactly its own proof, whatever a longer, shorter or refused
+// one before it held.
+TEST_F(LogServiceTest, RecycledProofResponsesCarryExactlyTheirOwnProof) {
+  std::vector<v1::SignedPayload> records;
+  for (int i = 0; i < 20; ++i) {
+    records.push_back(Signed(absl::StrFormat("recycled %d", i)));
+  }
+  SubmitBatch(records, true);
+  const uint64_t size = log_.sequencer().Latest()->checkpoint.size;
+  v1::GetEntriesRequest entries_request;
+  entries_request.set_count(size);
+  v1::GetEntriesResponse entries;
+  ASSERT_TRUE(
+      log_.log()
+          .GetEntries(InProcessLog::Context().get(), entries_request, &entries)
+          .ok());
+  ASSERT_EQ(static_cast<uint64_t>(entries.entries_size()), size);
+  std::vector<merkle::Hash> leaves;
+  for (const std::string& entry : entries.entries()) {
+    leaves.push_back(merkle::HashLeaf(std::span(
+        reinterpret_cast<const uint8_t*>(entry.data()), entry.size())));
+  }
+  const auto hashes =
+      [](const google::protobuf::RepeatedPtrField<std::string>& proof) {
+        std::vector<merkle::Hash> out;
+        for (const std::string& h : proof) out.push_back(ToHash(h));
+        return out;
+      };
+
+  for (uint64_t n = 1; n <= size; ++n) {
+    const std::span<const merkle::Hash> tree(leaves.data(), n);
+    for (uint64_t m = 0; m <= n; ++m) {
+      v1::GetInclusionProofRequest inclusion;
+      inclusion.set_index(m);
+      inclusion.set_tree_size(n);
+      v1::InclusionProofResponse included;
+      const grpc::Status status = log_.log().GetInclusionProof(
+          InProcessLog::Context().get(), inclusion, &included);
+      if (m == n) {  // Refused: out of range.
+        EXPECT_EQ(status.error_code(), grpc::StatusCode::OUT_OF_RANGE);
+        continue;
+      }
+      ASSERT_TRUE(status.ok()) << status.error_message();
+      EXPECT_EQ(included.index(), m);
+      EXPECT_TRUE(included.checkpoint().empty());
+      EXPECT_EQ(hashes(included.proof()),
+                testing::ReferenceInclusionProof(m, tree))
+          << "leaf " << m << " of " << n;
+
+      v1::GetConsistencyProofRequest consistency;
+      consistency.set_old_size(m + 1);
+      consistency.set_new_size(n);
+      v1::ConsistencyProofResponse consistent;
+      ASSERT_TRUE(log_.log()
+                      .GetConsistencyProof(InProcessLog::Context().get(),
+                                           consistency, &consistent)
+                      .ok());
+      EXPECT_EQ(hashes(consistent.proof()),
+                testing::ReferenceConsistencyProof(m + 1, tree))
+          << "from " << m + 1 << " to " << n;
+    }
+  }
 }
 
 TEST_F(LogServiceTest, GetEntriesReturnsExactBytesWithinLimits) {
