@@ -30,6 +30,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -38,6 +39,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
@@ -308,13 +310,60 @@ std::optional<double> GrowTo(Channels& channels,
   return static_cast<double>(timed_records) / absl::ToDoubleSeconds(timed);
 }
 
+// CPU time (user + system) that process `pid` has used so far, from
+// /proc/<pid>/stat; zero if it cannot be read.
+absl::Duration ProcessCpu(pid_t pid) {
+  std::ifstream in(absl::StrFormat("/proc/%d/stat", pid));
+  const std::string stat{std::istreambuf_iterator<char>(in), {}};
+  // The command name, in parentheses, may hold spaces; after it come the
+  // state (field 3), ..., utime (field 14) and stime (field 15).
+  const size_t name_end = stat.rfind(')');
+  if (name_end == std::string::npos) return absl::ZeroDuration();
+  const std::vector<absl::string_view> fields = absl::StrSplit(
+      absl::string_view(stat).substr(name_end + 1), ' ', absl::SkipEmpty());
+  uint64_t utime = 0;
+  uint64_t stime = 0;
+  if (fields.size() < 13 || !absl::SimpleAtoi(fields[11], &utime) ||
+      !absl::SimpleAtoi(fields[12], &stime)) {
+    return absl::ZeroDuration();
+  }
+  return absl::Seconds(static_cast<double>(utime + stime) /
+                       static_cast<double>(sysconf(_SC_CLK_TCK)));
+}
+
+// The server's CPU per call over one phase. Unlike a rate, it hardly moves
+// when a shared host slows the machine down, so it shows what a change to
+// the server saved even when the rates of two runs are too noisy to.
+class ServerCpu {
+ public:
+  explicit ServerCpu(pid_t pid) : pid_(pid), start_(ProcessCpu(pid)) {}
+
+  // A figure: microseconds of server CPU per call for `calls` calls since
+  // construction.
+  [[nodiscard]] Figure PerCall(std::string name, double calls) const {
+    const double micros = absl::ToDoubleMicroseconds(ProcessCpu(pid_) - start_);
+    return {std::move(name), calls > 0 ? micros / calls : 0, "us"};
+  }
+
+ private:
+  const pid_t pid_;
+  const absl::Duration start_;
+};
+
 // Inclusion and consistency proofs against the tree of `size` entries.
 // Inclusion proofs run twice over the same indices: first while the
 // server's tile cache fills (as after a restart or at a new size), then
 // with what a long-running server holds; the goal is read on the second.
 void MeasureProofs(Channels& channels, uint64_t size, const Flags& flags,
-                   double noop, Report& report) {
+                   pid_t server, Report& report) {
   const absl::Duration duration = absl::Seconds(flags.proof_seconds);
+  const absl::Duration ceiling_time = absl::Seconds(flags.ceiling_seconds);
+  const ServerCpu noop_cpu(server);
+  const double noop =
+      NoopUnaryCeiling(channels.All(), flags.unary_clients, ceiling_time);
+  const Figure noop_per_call =
+      noop_cpu.PerCall(absl::StrFormat("server CPU per no-op call @ %d", size),
+                       noop * absl::ToDoubleSeconds(ceiling_time));
   std::mt19937_64 seed(size);
   const uint64_t base = seed();
   const auto inclusion_pass = [&] {
@@ -336,7 +385,12 @@ void MeasureProofs(Channels& channels, uint64_t size, const Flags& flags,
         });
   };
   const LoadResult cold = inclusion_pass();
+  const ServerCpu inclusion_cpu(server);
   const LoadResult inclusion = inclusion_pass();
+  const Figure inclusion_per_call = inclusion_cpu.PerCall(
+      absl::StrFormat("server CPU per inclusion proof @ %d", size),
+      static_cast<double>(inclusion.ok + inclusion.failed));
+  const ServerCpu consistency_cpu(server);
   const LoadResult consistency = RunClosedLoop(
       flags.unary_clients, UINT64_MAX, duration,
       [&](uint64_t n, Completion done) {
@@ -353,6 +407,9 @@ void MeasureProofs(Channels& channels, uint64_t size, const Flags& flags,
               done(s.ok());
             });
       });
+  const Figure consistency_per_call = consistency_cpu.PerCall(
+      absl::StrFormat("server CPU per consistency proof @ %d", size),
+      static_cast<double>(consistency.ok + consistency.failed));
   if (cold.failed + inclusion.failed + consistency.failed > 0) {
     Die(absl::InternalError(absl::StrFormat(
         "%d proof calls failed at size %d",
@@ -365,6 +422,9 @@ void MeasureProofs(Channels& channels, uint64_t size, const Flags& flags,
                      inclusion.Rate(), "proofs/s", "no-op unary", noop, 0.8));
   report.Add(Against(absl::StrFormat("consistency proofs @ %d", size),
                      consistency.Rate(), "proofs/s", "no-op unary", noop, 0.8));
+  report.Add(noop_per_call);
+  report.Add(inclusion_per_call);
+  report.Add(consistency_per_call);
 }
 
 uint64_t ResidentBytes(pid_t pid) {
@@ -461,8 +521,12 @@ int Run(const Flags& flags) {
       {"ceiling: no-op gRPC unary calls (64 clients)", noop_ceiling(), "/s"});
 
   // Ingest.
+  const ServerCpu batch_cpu(server.pid());
   const LoadResult batch = SubmitBatches(channels, records, flags.batch_size,
                                          flags.concurrency, false);
+  const Figure batch_per_record =
+      batch_cpu.PerCall("server CPU per record, batch ingest",
+                        static_cast<double>(records.size()));
   const double batch_rate = static_cast<double>(records.size()) /
                             absl::ToDoubleSeconds(batch.elapsed);
   if (batch.failed > 0) {
@@ -472,10 +536,12 @@ int Run(const Flags& flags) {
   report.Add(Against(absl::StrFormat("batch ingest (%d x %d in flight)",
                                      flags.batch_size, flags.concurrency),
                      batch_rate, "records/s", "verify", verify, 0.75));
+  report.Add(batch_per_record);
 
   const std::vector<v1::SignedPayload> singles =
       SignRecords(agency, "unary", flags.unary_records);
   const double noop = noop_ceiling();
+  const ServerCpu unary_cpu(server.pid());
   const LoadResult unary = RunClosedLoop(
       flags.unary_clients, singles.size(), absl::InfiniteDuration(),
       [&](uint64_t n, Completion done) {
@@ -495,6 +561,8 @@ int Run(const Flags& flags) {
   }
   report.Add(Against("unary ingest (64 clients)", unary.Rate(), "records/s",
                      "no-op unary", noop, 0.6));
+  report.Add(unary_cpu.PerCall("server CPU per record, unary ingest",
+                               static_cast<double>(singles.size())));
 
   // Latency at half the batch ingest rate, batches as above.
   const uint64_t latency_records = static_cast<uint64_t>(
@@ -534,7 +602,7 @@ int Run(const Flags& flags) {
           absl::StrFormat("batch ingest growing to %d (last tenth)", size),
           *rate, "records/s", "verify", verify_ceiling()));
     }
-    MeasureProofs(channels, size, flags, noop_ceiling(), report);
+    MeasureProofs(channels, size, flags, server.pid(), report);
   }
 
   // A full monitor audit: every entry bundle, tile and signature.
