@@ -29,6 +29,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <iterator>
 #include <memory>
@@ -355,15 +356,16 @@ class ServerCpu {
 // server's tile cache fills (as after a restart or at a new size), then
 // with what a long-running server holds; the goal is read on the second.
 void MeasureProofs(Channels& channels, uint64_t size, const Flags& flags,
-                   pid_t server, Report& report) {
+                   const std::function<double()>& noop_ceiling, pid_t server,
+                   Report& report) {
   const absl::Duration duration = absl::Seconds(flags.proof_seconds);
-  const absl::Duration ceiling_time = absl::Seconds(flags.ceiling_seconds);
   const ServerCpu noop_cpu(server);
-  const double noop =
-      NoopUnaryCeiling(channels.All(), flags.unary_clients, ceiling_time);
+  const double noop = noop_ceiling();
+  // Calls made, from the rate: the ceiling runs for ceiling_seconds, plus
+  // the milliseconds its last calls take to finish.
   const Figure noop_per_call =
       noop_cpu.PerCall(absl::StrFormat("server CPU per no-op call @ %d", size),
-                       noop * absl::ToDoubleSeconds(ceiling_time));
+                       noop * flags.ceiling_seconds);
   std::mt19937_64 seed(size);
   const uint64_t base = seed();
   const auto inclusion_pass = [&] {
@@ -602,7 +604,7 @@ int Run(const Flags& flags) {
           absl::StrFormat("batch ingest growing to %d (last tenth)", size),
           *rate, "records/s", "verify", verify_ceiling()));
     }
-    MeasureProofs(channels, size, flags, server.pid(), report);
+    MeasureProofs(channels, size, flags, noop_ceiling, server.pid(), report);
   }
 
   // A full monitor audit: every entry bundle, tile and signature.

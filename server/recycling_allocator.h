@@ -3,9 +3,9 @@
 // Clear() keeps a repeated field's strings and their capacity, so the
 // hashes of a proof are written into the buffers of an earlier proof's
 // instead of taking two small allocations each (about 40 per proof at 10^6
-// entries); at tens of thousands of proofs a second, those allocations and
-// the consolidation of malloc's free lists they caused were about a tenth of
-// the machine's time.
+// entries); at about 15,000 proofs a second, malloc and free, with the
+// consolidation of free lists those allocations caused, were about 8 % of
+// the machine's time on the server's side.
 //
 // At most `max_idle` pairs are kept; the rest are freed on release. Meant
 // for methods whose messages stay small (hashes, checkpoints), not for

@@ -391,13 +391,14 @@ absl::Status RocksDBStorage::Commit(const WriteSet& writes) {
     s = batch.Put(keys::EntryKey(writes.first_index + i), writes.entries[i]);
   }
   // Leaf-hash keys are random; in key order, each is inserted from where the
-  // one before it went (SequentialKeyPrefix).
+  // one before it went (SequentialKeyPrefix). Stable, so that a hash given
+  // twice still maps to its later entry, as in entry order.
   std::vector<size_t> by_leaf_hash(writes.leaf_hashes.size());
   std::iota(by_leaf_hash.begin(), by_leaf_hash.end(), size_t{0});
-  std::sort(by_leaf_hash.begin(), by_leaf_hash.end(),
-            [&writes](size_t a, size_t b) {
-              return writes.leaf_hashes[a] < writes.leaf_hashes[b];
-            });
+  std::stable_sort(by_leaf_hash.begin(), by_leaf_hash.end(),
+                   [&writes](size_t a, size_t b) {
+                     return writes.leaf_hashes[a] < writes.leaf_hashes[b];
+                   });
   for (size_t i = 0; i < by_leaf_hash.size() && s.ok(); ++i) {
     const size_t offset = by_leaf_hash[i];
     s = batch.Put(keys::LeafKey(writes.leaf_hashes[offset]),
