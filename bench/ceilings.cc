@@ -16,25 +16,27 @@
 
 namespace vigil::bench {
 
-double VerifyCeiling(size_t threads, size_t message_size,
-                     absl::Duration duration) {
-  std::vector<unsigned char> message(message_size, 'v');
-  unsigned char public_key[crypto_sign_PUBLICKEYBYTES];
-  unsigned char secret_key[crypto_sign_SECRETKEYBYTES];
-  unsigned char signature[crypto_sign_BYTES];
-  crypto_sign_keypair(public_key, secret_key);
-  crypto_sign_detached(signature, nullptr, message.data(), message.size(),
-                       secret_key);
+double VerifyCeiling(std::span<const SignatureToCheck> signatures,
+                     size_t threads, absl::Duration duration) {
   std::atomic<uint64_t> verified{0};
   std::atomic<bool> stop{false};
   std::vector<std::thread> workers;
   const absl::Time began = absl::Now();
   for (size_t t = 0; t < threads; ++t) {
-    workers.emplace_back([&] {
+    workers.emplace_back([&, t] {
       uint64_t n = 0;
+      size_t i = t * signatures.size() / threads;
       while (!stop.load(std::memory_order_relaxed)) {
-        n += crypto_sign_verify_detached(signature, message.data(),
-                                         message.size(), public_key) == 0;
+        const SignatureToCheck& s = signatures[i];
+        n += s.signature.size() == crypto_sign_BYTES &&
+             s.public_key.size() == crypto_sign_PUBLICKEYBYTES &&
+             crypto_sign_verify_detached(
+                 reinterpret_cast<const unsigned char*>(s.signature.data()),
+                 reinterpret_cast<const unsigned char*>(s.message.data()),
+                 s.message.size(),
+                 reinterpret_cast<const unsigned char*>(s.public_key.data())) ==
+                 0;
+        if (++i == signatures.size()) i = 0;
       }
       verified += n;
     });
