@@ -3,16 +3,19 @@
 #include <algorithm>
 #include <functional>
 #include <map>
-#include <set>
+#include <span>
 #include <thread>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_format.h"
 #include "client/evidence.h"
 #include "client/signing.h"
 #include "client/witness.h"
 #include "merkle/compact_range.h"
 #include "merkle/encoding.h"
+#include "merkle/hash.h"
 #include "merkle/tlog_proof.h"
 #include "server/entry.h"
 #include "server/files.h"
@@ -24,11 +27,12 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-// What reconciliation keeps of one lookup.
+// What reconciliation keeps of a lookup that not every expected role has
+// logged yet: its first record, for the alert.
 struct Lookup {
-  uint32_t roles = 0;  // Bit (1 << role) for each role that logged it.
   uint64_t first_index = 0;
   int64_t event_centis = 0;
+  std::string correlation_id;
   std::string first_ori;
   std::string record_id;
 };
@@ -295,8 +299,18 @@ absl::StatusOr<MonitorRun> Monitor::RunOnce(
   if (!registry.ok()) return registry.status();
   merkle::CompactRange range;
   std::optional<absl::Status> fork;
-  std::map<std::string, Lookup> lookups;
-  std::set<std::pair<std::string, std::string>> record_ids;
+  // What is kept of every record lives as long as the run, so it is kept
+  // small, in fixed-size slots: a SHA-256 digest of the signer's key and
+  // the record_id for the duplicate check, and, when roles are expected,
+  // the roles that logged each lookup by the digest of its correlation_id;
+  // only lookups still incomplete keep their first record's details.
+  absl::flat_hash_set<merkle::Hash> record_ids;
+  uint32_t expected_roles = 0;
+  for (vigil::v1::SubmitterRole role : options_.expected_roles) {
+    expected_roles |= 1u << role;
+  }
+  absl::flat_hash_map<merkle::Hash, uint32_t> roles_logged;
+  absl::flat_hash_map<merkle::Hash, Lookup> incomplete;
   // The agency of each ORI, for the requester's facts: the key registered
   // last for that ORI.
   std::map<std::string, vigil::v1::AgencyKey> by_ori;
@@ -429,20 +443,29 @@ absl::StatusOr<MonitorRun> Monitor::RunOnce(
     latest_event = std::max(latest_event, record->event_time_centis());
     const std::optional<vigil::v1::AgencyKey> key = (*registry)->Find(signer);
     const std::string ori = key.has_value() ? key->ori() : "";
-    if (!record_ids.emplace(signer, record->record_id()).second) {
+    const std::span<const uint8_t> signer_and_id[] = {
+        merkle::AsBytes(signer), merkle::AsBytes(record->record_id())};
+    if (!record_ids.insert(merkle::Sha256Concat(signer_and_id)).second) {
       alert(kRuleDuplicateRecordId, "warning", index, ori,
             absl::StrFormat("record_id %s was already used by this key",
                             merkle::QuoteForError(record->record_id())),
             &*record);
     }
-    Lookup& lookup = lookups[record->correlation_id()];
-    if (lookup.roles == 0) {
-      lookup.first_index = index;
-      lookup.event_centis = record->event_time_centis();
-      lookup.first_ori = record->requesting_ori();
-      lookup.record_id = record->record_id();
+    if (expected_roles != 0) {
+      const merkle::Hash lookup =
+          merkle::Sha256(merkle::AsBytes(record->correlation_id()));
+      uint32_t& roles = roles_logged[lookup];
+      const bool first = roles == 0;
+      roles |= 1u << record->submitter_role();
+      if ((roles & expected_roles) == expected_roles) {
+        incomplete.erase(lookup);
+      } else if (first) {
+        incomplete.emplace(
+            lookup,
+            Lookup{index, record->event_time_centis(), record->correlation_id(),
+                   record->requesting_ori(), record->record_id()});
+      }
     }
-    lookup.roles |= 1u << record->submitter_role();
     if (!report) return;
     if (!key.has_value()) {
       alert(kRuleUnregisteredKey, "integrity", index, "",
@@ -528,15 +551,11 @@ absl::StatusOr<MonitorRun> Monitor::RunOnce(
   // Reconciliation: a lookup that stays incomplete once the log's event
   // times have moved past it by the grace period, reported once: in the
   // run where it first became overdue.
-  if (!options_.expected_roles.empty()) {
-    uint32_t expected = 0;
-    for (vigil::v1::SubmitterRole role : options_.expected_roles) {
-      expected |= 1u << role;
-    }
+  if (expected_roles != 0) {
     const int64_t grace =
         absl::ToInt64Milliseconds(options_.reconcile_grace) / 10;
-    for (const auto& [correlation, lookup] : lookups) {
-      if ((lookup.roles & expected) == expected) continue;
+    for (const auto& [digest, lookup] : incomplete) {
+      const uint32_t roles = roles_logged.at(digest);
       const bool overdue = latest_event - lookup.event_centis > grace;
       const bool was_overdue =
           state_.has_value() && lookup.first_index < position &&
@@ -544,7 +563,7 @@ absl::StatusOr<MonitorRun> Monitor::RunOnce(
       if (!overdue || was_overdue) continue;
       std::string missing;
       for (vigil::v1::SubmitterRole role : options_.expected_roles) {
-        if ((lookup.roles & (1u << role)) == 0) {
+        if ((roles & (1u << role)) == 0) {
           if (!missing.empty()) missing += ", ";
           missing += vigil::v1::SubmitterRole_Name(role);
         }
@@ -555,10 +574,11 @@ absl::StatusOr<MonitorRun> Monitor::RunOnce(
       a.index = lookup.first_index;
       a.agency = lookup.first_ori;
       a.record_id = lookup.record_id;
-      a.correlation_id = correlation;
-      a.reason = absl::StrFormat(
-          "lookup %s of requesting ORI %s has no record by %s",
-          merkle::QuoteForError(correlation), lookup.first_ori, missing);
+      a.correlation_id = lookup.correlation_id;
+      a.reason =
+          absl::StrFormat("lookup %s of requesting ORI %s has no record by %s",
+                          merkle::QuoteForError(lookup.correlation_id),
+                          lookup.first_ori, missing);
       alerts.push_back(std::move(a));
     }
   }

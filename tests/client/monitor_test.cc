@@ -225,6 +225,39 @@ TEST_F(MonitorTest, ARevokedKeyAndARegistryEntryNotByTheOperatorAreFlagged) {
               ElementsAre(kRuleRevokedKey, kRuleBadRegistryChange));
 }
 
+TEST_F(MonitorTest, ARecordIdUsedTwiceByOneKeyIsFlaggedAcrossRuns) {
+  testing::TestAgency sheriff("CA0190000", v1::STATE_POLICE);
+  Register(police_);
+  Register(sheriff);
+  const absl::Time t0 = absl::Now() - absl::Minutes(5);
+  Submit(testing::RequesterRecord(police_, "r-1", t0), police_);
+  // Another agency's key may use the same record_id.
+  Submit(testing::RequesterRecord(sheriff, "r-1", t0), sheriff);
+  log_.Publish();
+  std::unique_ptr<Monitor> monitor = NewMonitor();
+  absl::StatusOr<MonitorRun> run = monitor->RunOnce();
+  ASSERT_TRUE(run.ok()) << run.status();
+  EXPECT_TRUE(run->alerts.empty());
+  // A later, different record reusing police's "r-1" is flagged, in the
+  // run that first sees it, though the first use was audited before.
+  Submit(testing::RequesterRecord(police_, "r-1", t0 + absl::Minutes(1)),
+         police_);
+  Submit(testing::RequesterRecord(police_, "r-2", t0), police_);
+  log_.Publish();
+  run = monitor->RunOnce();
+  ASSERT_TRUE(run.ok()) << run.status();
+  ASSERT_EQ(run->alerts.size(), 1u);
+  EXPECT_EQ(run->alerts[0].rule, kRuleDuplicateRecordId);
+  EXPECT_EQ(run->alerts[0].index, 4u);
+  EXPECT_EQ(run->alerts[0].agency, police_.ori);
+  EXPECT_EQ(run->alerts[0].record_id, "r-1");
+  EXPECT_THAT(run->alerts[0].reason, HasSubstr("already used by this key"));
+  // Reported once.
+  run = monitor->RunOnce();
+  ASSERT_TRUE(run.ok()) << run.status();
+  EXPECT_TRUE(run->alerts.empty());
+}
+
 TEST_F(MonitorTest, ALookupTheRequesterDidNotLogSurfacesThroughTheSwitch) {
   testing::TestAgency clets("CA0000001", v1::SWITCH_OPERATOR);
   Register(police_);
