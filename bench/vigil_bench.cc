@@ -22,6 +22,7 @@
 //   build/bench/vigil-bench --quick --json b.json # seconds; a smoke run
 
 #include <grpcpp/grpcpp.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -38,6 +39,7 @@
 #include <random>
 #include <span>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -445,14 +447,26 @@ void MeasureProofs(Channels& channels, uint64_t size, const Flags& flags,
   report.Add(consistency_per_call);
 }
 
-uint64_t ResidentBytes(pid_t pid) {
+// A memory figure of /proc/<pid>/status, e.g. "VmRSS:" (resident now) or
+// "VmHWM:" (resident at the peak), in bytes; 0 if it is not there.
+uint64_t StatusBytes(pid_t pid, std::string_view field) {
   std::ifstream status(absl::StrFormat("/proc/%d/status", pid));
   for (std::string line; std::getline(status, line);) {
-    if (line.starts_with("VmRSS:")) {
-      return std::stoull(line.substr(6)) * 1024;  // "VmRSS:  1234 kB"
+    if (line.starts_with(field)) {
+      return std::stoull(line.substr(field.size())) * 1024;  // " 1234 kB"
     }
   }
   return 0;
+}
+
+uint64_t ResidentBytes(pid_t pid) { return StatusBytes(pid, "VmRSS:"); }
+
+// Hands this process's free heap back to the kernel and restarts its peak
+// resident figure (VmHWM) from what is resident now, so that the peak read
+// later is what the work in between needed.
+void RestartPeakResident() {
+  malloc_trim(0);
+  std::ofstream("/proc/self/clear_refs") << "5";
 }
 
 uint64_t DiskBytes(const std::filesystem::path& dir) {
@@ -637,15 +651,24 @@ int Run(const Flags& flags) {
     options.state_file = dir.Sub("monitor.json");
     options.registry_vkey = Check(
         server::ReadKeyFile(dir.Sub("keys/registry.vkey"), /*secret=*/false));
+    // Reconciliation on, as a watchdog runs it (it keeps a table of every
+    // lookup); each lookup here is logged by its requester alone, so none
+    // is incomplete.
+    options.expected_roles = {v1::REQUESTER};
     std::unique_ptr<client::Monitor> monitor =
         Check(client::Monitor::Create(source.get(),
                                       Check(client::LogTrust::FromKeyFiles(
                                           dir.Sub("keys/log.vkey"), "", {}, 0)),
                                       options));
     const double monitor_verify = verify_ceiling();
+    RestartPeakResident();
+    const uint64_t resident_before = ResidentBytes(getpid());
     const absl::Time began = absl::Now();
     const client::MonitorRun run = Check(monitor->RunOnce());
     const double seconds = absl::ToDoubleSeconds(absl::Now() - began);
+    const double monitor_memory = static_cast<double>(
+        std::max(StatusBytes(getpid(), "VmHWM:"), resident_before) -
+        resident_before);
     if (!run.alerts.empty()) {
       Die(absl::InternalError(
           absl::StrFormat("the monitor raised %d alerts on the benchmark's log",
@@ -654,6 +677,11 @@ int Run(const Flags& flags) {
     report.Add(Against(absl::StrFormat("monitor audit @ %d", size),
                        static_cast<double>(run.tree.entries) / seconds,
                        "entries/s", "verify", monitor_verify, 0.8));
+    report.Add({absl::StrFormat("monitor memory at its peak @ %d", size),
+                monitor_memory / (1 << 20), "MiB"});
+    report.Add({"monitor memory per entry",
+                monitor_memory / static_cast<double>(run.tree.entries),
+                "bytes"});
 
     // Scale, at the final size.
     const uint64_t rss = ResidentBytes(server.pid());
