@@ -329,29 +329,31 @@ class Submission : public std::enable_shared_from_this<Submission> {
         results_(records),
         remaining_(records + 1) {}
 
-  // Checks and submits `records` (the size given to the constructor).
+  // Checks `records` (the size given to the constructor), then submits
+  // those that pass all at once, so that the sequencer writes them in one
+  // synced commit rather than a few at a time as they are verified.
   void Run(const google::protobuf::RepeatedPtrField<v1::SignedPayload>& records,
            const Check& check) {
-    absl::Status refused;  // Once the sequencer refuses one, it refuses all.
+    std::vector<Sequencer::Item> items;
+    std::vector<int> positions;  // The record each item came from.
     for (int i = 0; i < records.size(); ++i) {
-      if (!refused.ok()) {
-        Complete(i, refused);
-        continue;
-      }
       absl::StatusOr<PendingEntry> pending = check(records[i]);
       if (!pending.ok()) {
         Complete(i, pending.status());
         continue;
       }
-      absl::Status submitted = core_->sequencer->Submit(
-          *std::move(pending), [self = shared_from_this(),
-                                i](const absl::StatusOr<Appended>& appended) {
-            self->Complete(i, appended);
-          });
-      if (!submitted.ok()) {
-        refused = submitted;
-        Complete(i, submitted);
-      }
+      items.push_back(
+          {*std::move(pending), [self = shared_from_this(),
+                                 i](const absl::StatusOr<Appended>& appended) {
+             self->Complete(i, appended);
+           }});
+      positions.push_back(i);
+    }
+    absl::Status refused;
+    const size_t queued =
+        items.empty() ? 0 : core_->sequencer->Submit(items, &refused);
+    for (size_t k = queued; k < positions.size(); ++k) {
+      Complete(positions[k], refused);
     }
     Release();
   }

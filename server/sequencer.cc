@@ -148,22 +148,29 @@ Sequencer::~Sequencer() {
   if (cosign_thread_.joinable()) cosign_thread_.join();
 }
 
-absl::Status Sequencer::Submit(PendingEntry entry, AppendCallback done) {
+size_t Sequencer::Submit(std::vector<Item>& items, absl::Status* refused) {
   absl::MutexLock lock(&mu_);
   if (!health_.ok()) {
-    return absl::UnavailableError(
+    *refused = absl::UnavailableError(
         absl::StrFormat("the log refuses writes after a storage failure: %s",
                         health_.message()));
+    return 0;
   }
-  if (stopping_) return absl::UnavailableError("the log is shutting down");
-  if (queue_.size() >= options_.max_pending) {
-    return absl::ResourceExhaustedError(absl::StrFormat(
+  if (stopping_) {
+    *refused = absl::UnavailableError("the log is shutting down");
+    return 0;
+  }
+  const size_t room =
+      options_.max_pending - std::min(queue_.size(), options_.max_pending);
+  const size_t n = std::min(room, items.size());
+  if (n < items.size()) {
+    *refused = absl::ResourceExhaustedError(absl::StrFormat(
         "the log's queue is full (%d entries pending); retry later",
-        queue_.size()));
+        queue_.size() + n));
   }
-  queue_.push_back(Item{std::move(entry), std::move(done)});
-  wake_.Signal();
-  return absl::OkStatus();
+  for (size_t i = 0; i < n; ++i) queue_.push_back(std::move(items[i]));
+  if (n > 0) wake_.Signal();
+  return n;
 }
 
 std::shared_ptr<const SignedCheckpoint> Sequencer::Latest() const {

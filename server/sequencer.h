@@ -1,7 +1,7 @@
 // The sequencer: the log's only writer.
 //
 // RPC threads verify submissions (signatures, fields, roles) and hand the
-// resulting PendingEntry to Submit, which only enqueues: a bounded queue, so
+// resulting PendingEntries to Submit, which only enqueues: a bounded queue, so
 // a full queue answers RESOURCE_EXHAUSTED at once. One sequencer thread
 // drains the queue in batches (group commit): for each entry, in order, it
 // de-duplicates, re-checks the signer against the registry as of that
@@ -126,14 +126,26 @@ class Sequencer {
   Sequencer(const Sequencer&) = delete;
   Sequencer& operator=(const Sequencer&) = delete;
 
-  // Enqueues a verified entry; `done` is called once, on the sequencer
-  // thread, with its index after the durable write, or with the error that
-  // kept it out of the log (PERMISSION_DENIED for a key revoked before the
-  // entry's position, the registry's error for a registry change that does
-  // not apply, UNAVAILABLE after a write failure). Returns
-  // RESOURCE_EXHAUSTED if the queue is full and UNAVAILABLE if the
-  // sequencer has failed or is stopping; `done` is then not called.
-  absl::Status Submit(PendingEntry entry, AppendCallback done);
+  // A verified entry and `done`, called once, on the sequencer thread, with
+  // its index after the durable write, or with the error that kept it out
+  // of the log (PERMISSION_DENIED for a key revoked before the entry's
+  // position, the registry's error for a registry change that does not
+  // apply, UNAVAILABLE after a write failure).
+  struct Item {
+    PendingEntry entry;
+    AppendCallback done;
+  };
+
+  // Enqueues the longest prefix of `items` the queue has room for, in
+  // order (moving from it), and returns its length. For the rest, `done` is
+  // not called and `*refused` says why: RESOURCE_EXHAUSTED if the queue is
+  // full, UNAVAILABLE if the sequencer has failed or is stopping.
+  //
+  // Items submitted together reach the queue together, so the sequencer
+  // integrates them in one batch (one synced write) instead of as they
+  // trickle in: a request's records are best verified first, then
+  // submitted at once.
+  size_t Submit(std::vector<Item>& items, absl::Status* refused);
 
   // The latest published checkpoint (cosigned, with a cosigner); null
   // before the first one.
@@ -159,11 +171,6 @@ class Sequencer {
   absl::Status cosigning() const;
 
  private:
-  struct Item {
-    PendingEntry entry;
-    AppendCallback done;
-  };
-
   Sequencer(Storage* storage, Registry* registry,
             const merkle::Ed25519Signer* signer, SequencerOptions options,
             merkle::CompactRange range, merkle::TileBuilder tiles,

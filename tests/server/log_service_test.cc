@@ -27,6 +27,7 @@
 namespace vigil::server {
 namespace {
 
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::vigil::testing::InProcessLog;
 using ::vigil::testing::RequesterRecord;
@@ -219,6 +220,40 @@ TEST_F(LogServiceTest, BatchSizeIsBounded) {
   EXPECT_THAT(status.error_message(), HasSubstr("records"));
   v1::SubmitRecordsResponse ok = SubmitBatch({Signed("a"), Signed("b")});
   EXPECT_EQ(ok.results(0).index(), 1u);
+}
+
+TEST(LogServiceQueueTest, ARequestsRecordsAreWrittenInOneCommit) {
+  MemoryStorage base;
+  testing::FaultInjectingStorage storage(&base);
+  InProcessLog log(&storage);
+  ASSERT_TRUE(log.Start({}).ok());
+  TestAgency police("CA0340000", v1::LOCAL_POLICE);
+  ASSERT_TRUE(log.Register(police).ok());
+  absl::Mutex mu;
+  std::vector<size_t> commits;  // Entries per commit.
+  storage.SetCommitHook([&](const WriteSet& writes) {
+    absl::MutexLock lock(&mu);
+    if (!writes.entries.empty()) commits.push_back(writes.entries.size());
+  });
+  v1::SubmitRecordsRequest request;
+  for (int i = 0; i < 200; ++i) {
+    *request.add_records() = client::SignAccessRecord(
+        RequesterRecord(police, absl::StrFormat("r%d", i), absl::Now()),
+        police.key);
+  }
+  // One record the checks refuse does not split the rest.
+  request.mutable_records(100)->set_signature(std::string(64, 'x'));
+  v1::SubmitRecordsResponse response;
+  ASSERT_TRUE(
+      log.log()
+          .SubmitRecords(InProcessLog::Context().get(), request, &response)
+          .ok());
+  storage.SetCommitHook(nullptr);
+  ASSERT_EQ(response.results_size(), 200);
+  EXPECT_EQ(response.results(100).code(), kUnauthenticated);
+  EXPECT_EQ(response.results(101).index(), response.results(99).index() + 1);
+  absl::MutexLock lock(&mu);
+  EXPECT_THAT(commits, ElementsAre(199u));
 }
 
 TEST(LogServiceQueueTest, FullQueueIsResourceExhaustedPerRecord) {

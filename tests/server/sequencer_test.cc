@@ -131,12 +131,22 @@ class SequencerTest : public ::testing::Test {
     return e;
   }
 
+  // Submits one entry: OK if it was queued, or why not.
+  absl::Status SubmitOne(PendingEntry entry, AppendCallback done) {
+    std::vector<Sequencer::Item> items;
+    items.push_back({std::move(entry), std::move(done)});
+    absl::Status refused;
+    const size_t queued = sequencer_->Submit(items, &refused);
+    EXPECT_EQ(queued, refused.ok() ? 1u : 0u);
+    return refused;
+  }
+
   // Submits and waits for the result.
   absl::StatusOr<Appended> Append(PendingEntry entry) {
     absl::Notification done;
     absl::StatusOr<Appended> result;
     absl::Status s =
-        sequencer_->Submit(std::move(entry), [&](absl::StatusOr<Appended> r) {
+        SubmitOne(std::move(entry), [&](absl::StatusOr<Appended> r) {
           result = std::move(r);
           done.Notify();
         });
@@ -254,13 +264,10 @@ TEST_F(SequencerTest, DuplicatesWithinOneBatchAreAppendedOnce) {
   absl::BlockingCounter pending(3);
   const PendingEntry entries[] = {RegisterAgency(), Record(5), Record(5)};
   for (int i = 0; i < 3; ++i) {
-    ASSERT_TRUE(sequencer_
-                    ->Submit(entries[i],
-                             [&, i](absl::StatusOr<Appended> r) {
-                               results[i] = std::move(r);
-                               pending.DecrementCount();
-                             })
-                    .ok());
+    ASSERT_TRUE(SubmitOne(entries[i], [&, i](absl::StatusOr<Appended> r) {
+                  results[i] = std::move(r);
+                  pending.DecrementCount();
+                }).ok());
   }
   storage.Open();
   pending.Wait();
@@ -301,7 +308,7 @@ TEST_F(SequencerTest, AFullQueueAnswersResourceExhausted) {
   int accepted = 0;
   absl::Status refused;
   for (int i = 0; i < 100 && refused.ok(); ++i) {
-    refused = sequencer_->Submit(Record(i), count);
+    refused = SubmitOne(Record(i), count);
     if (refused.ok()) ++accepted;
   }
   EXPECT_EQ(refused.code(), absl::StatusCode::kResourceExhausted);
@@ -310,6 +317,58 @@ TEST_F(SequencerTest, AFullQueueAnswersResourceExhausted) {
   storage.Open();
   sequencer_.reset();  // Drains the queue.
   EXPECT_EQ(completed.load(), accepted);
+}
+
+TEST_F(SequencerTest, EntriesSubmittedTogetherAreWrittenInOneCommit) {
+  testing::FaultInjectingStorage& storage = faulty_.emplace(&memory_);
+  absl::Mutex mu;
+  std::vector<size_t> commits;  // Entries per commit.
+  storage.SetCommitHook([&](const WriteSet& writes) {
+    absl::MutexLock lock(&mu);
+    if (!writes.entries.empty()) commits.push_back(writes.entries.size());
+  });
+  ASSERT_TRUE(StartOn(&storage).ok());
+  ASSERT_TRUE(Append(RegisterAgency()).ok());
+  absl::BlockingCounter appended(300);
+  std::vector<Sequencer::Item> items;
+  std::vector<uint64_t> indices(300);
+  for (int i = 0; i < 300; ++i) {
+    items.push_back({Record(i), [&, i](absl::StatusOr<Appended> r) {
+                       EXPECT_TRUE(r.ok()) << r.status();
+                       if (r.ok()) indices[i] = r->index;
+                       appended.DecrementCount();
+                     }});
+  }
+  absl::Status refused;
+  EXPECT_EQ(sequencer_->Submit(items, &refused), 300u);
+  EXPECT_TRUE(refused.ok()) << refused;
+  appended.Wait();
+  storage.SetCommitHook(nullptr);
+  for (int i = 0; i < 300; ++i) EXPECT_EQ(indices[i], 1u + i);
+  absl::MutexLock lock(&mu);
+  EXPECT_THAT(commits, ::testing::ElementsAre(1u, 300u));
+}
+
+TEST_F(SequencerTest, AFullQueueTakesWhatFitsOfASubmissionAndRefusesTheRest) {
+  GatedStorage& storage = gated_.emplace(&memory_);
+  SequencerOptions options;
+  options.max_pending = 4;
+  ASSERT_TRUE(StartOn(&storage, options).ok());
+  std::atomic<int> completed = 0;
+  std::vector<Sequencer::Item> items;
+  for (int i = 0; i < 10; ++i) {
+    items.push_back(
+        {Record(i), [&](absl::StatusOr<Appended>) { ++completed; }});
+  }
+  absl::Status refused;
+  EXPECT_EQ(sequencer_->Submit(items, &refused), 4u);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(std::string(refused.message()), HasSubstr("queue is full"));
+  // The refused items are untouched, their callbacks never called.
+  EXPECT_NE(items[4].done, nullptr);
+  storage.Open();
+  sequencer_.reset();  // Drains the queue.
+  EXPECT_EQ(completed.load(), 4);
 }
 
 TEST_F(SequencerTest, AFailedWriteIsStickyAndNothingUnacknowledgedIsStored) {
@@ -329,7 +388,7 @@ TEST_F(SequencerTest, AFailedWriteIsStickyAndNothingUnacknowledgedIsStored) {
 
   // Healthy storage again does not bring writes back: only a restart does.
   storage.StopFailing();
-  EXPECT_EQ(sequencer_->Submit(Record(3), [](auto) {}).code(),
+  EXPECT_EQ(SubmitOne(Record(3), [](auto) {}).code(),
             absl::StatusCode::kUnavailable);
   absl::SleepFor(absl::Milliseconds(100));
   EXPECT_EQ(sequencer_->Latest()->note, before->note);
@@ -355,13 +414,10 @@ TEST_F(SequencerTest, ADuplicateInAFailedBatchIsRefusedToo) {
   absl::BlockingCounter pending(3);
   const PendingEntry entries[] = {RegisterAgency(), Record(5), Record(5)};
   for (int i = 0; i < 3; ++i) {
-    ASSERT_TRUE(sequencer_
-                    ->Submit(entries[i],
-                             [&, i](absl::StatusOr<Appended> r) {
-                               results[i] = std::move(r);
-                               pending.DecrementCount();
-                             })
-                    .ok());
+    ASSERT_TRUE(SubmitOne(entries[i], [&, i](absl::StatusOr<Appended> r) {
+                  results[i] = std::move(r);
+                  pending.DecrementCount();
+                }).ok());
   }
   gate.Open();
   pending.Wait();
