@@ -131,6 +131,13 @@ class SequencerTest : public ::testing::Test {
     return e;
   }
 
+  // Starts on `storage` with room for 4 queued entries.
+  absl::Status StartWithQueueOf4(Storage& storage) {
+    SequencerOptions options;
+    options.max_pending = 4;
+    return StartOn(&storage, options);
+  }
+
   // Submits one entry: OK if it was queued, or why not.
   absl::Status SubmitOne(PendingEntry entry, AppendCallback done) {
     std::vector<Sequencer::Item> items;
@@ -300,9 +307,7 @@ TEST_F(SequencerTest, RecordsOfUnregisteredKeysAreRefused) {
 
 TEST_F(SequencerTest, AFullQueueAnswersResourceExhausted) {
   GatedStorage& storage = gated_.emplace(&memory_);
-  SequencerOptions options;
-  options.max_pending = 4;
-  ASSERT_TRUE(StartOn(&storage, options).ok());
+  ASSERT_TRUE(StartWithQueueOf4(storage).ok());
   std::atomic<int> completed = 0;
   auto count = [&](absl::StatusOr<Appended>) { ++completed; };
   int accepted = 0;
@@ -351,9 +356,7 @@ TEST_F(SequencerTest, EntriesSubmittedTogetherAreWrittenInOneCommit) {
 
 TEST_F(SequencerTest, AFullQueueTakesWhatFitsOfASubmissionAndRefusesTheRest) {
   GatedStorage& storage = gated_.emplace(&memory_);
-  SequencerOptions options;
-  options.max_pending = 4;
-  ASSERT_TRUE(StartOn(&storage, options).ok());
+  ASSERT_TRUE(StartWithQueueOf4(storage).ok());
   std::atomic<int> completed = 0;
   std::vector<Sequencer::Item> items;
   for (int i = 0; i < 10; ++i) {
