@@ -33,7 +33,7 @@ struct SignatureToCheck {
 // signature or key of the wrong size does not).
 //
 // A log checks distinct signatures, so the ceiling must too: one signature
-// checked again and again runs 4 to 6 % faster on this project's machines
+// checked again and again runs 3 to 6 % faster on this project's machines
 // (the branches of libsodium's variable-time scalar multiplication follow
 // the signature, and the CPU learns a repeated one). Requires
 // !signatures.empty().
